@@ -1,0 +1,34 @@
+"""`python -m twdne.inspect_model FILE`: prints what a model file is as one JSON object."""
+
+import json
+import sys
+
+from .errors import SidecarError
+from .hashing import sha256_file
+
+
+def inspect(path, kind="auto"):
+    """{"ok": true, "info": {...}} for a loadable model, else {"ok": false, "error": ...}."""
+    from .models import load_model
+
+    try:
+        model = load_model(kind, path, device="cpu")
+        return {"ok": True, "info": {**model.info(), "path": str(path), "sha256": sha256_file(path)}}
+    except SidecarError as exc:
+        return {"ok": False, "error": {"kind": exc.kind, "message": str(exc)}}
+    except Exception as exc:  # noqa: BLE001 - inspect reports, it does not crash
+        return {"ok": False, "error": {"kind": "model", "message": f"{path}: {type(exc).__name__}: {exc}"}}
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv:
+        print("usage: python -m twdne.inspect_model FILE [KIND]", file=sys.stderr)
+        return 2
+    report = inspect(argv[0], argv[1] if len(argv) > 1 else "auto")
+    print(json.dumps(report))
+    return 0 if report["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+"""The model registry: which class serves each kind, and how a file's kind is recognised."""
+
+import importlib
+from pathlib import Path
+
+from ..errors import ModelFileError
+
+# kind -> "module:Class", imported only when that kind is loaded.
+KINDS = {
+    "null": "twdne.models.null:NullGenerator",
+    "dcgan": "twdne.models.dcgan:DCGANGenerator",
+}
+
+
+def register(kind, target):
+    """Adds a kind; `target` is "package.module:Class"."""
+    KINDS[kind] = target
+
+
+def detect_kind(path):
+    """Guesses a model kind from a file's name and first bytes; raises ModelFileError if unknown."""
+    path = Path(path)
+    if not path.exists():
+        raise ModelFileError(path, "an existing model file", "a path that does not exist")
+    if path.is_file() and path.stat().st_size == 0:
+        raise ModelFileError(path, "a model file", "an empty file")
+    head = path.read_bytes()[:8] if path.is_file() else b""
+    if head.startswith(b"\x89HDF\r\n\x1a\n"):
+        return "dcgan"
+    for kind, test in DETECTORS:
+        if test(path, head):
+            return kind
+    raise ModelFileError(path, f"a model file of a known kind ({', '.join(sorted(KINDS))})", describe_bytes(head))
+
+
+# (kind, predicate(path, first 8 bytes)) pairs that later kinds append to.
+DETECTORS = []
+
+
+def describe_bytes(head):
+    if not head:
+        return "a directory of no known layout"
+    return f"a file starting with bytes {head.hex(' ')}"
+
+
+def load_model(kind, path, device="cpu", options=None):
+    """Loads `path` as `kind` ("auto" detects it) on `device`; the one place models are built."""
+    if kind in (None, "auto"):
+        kind = detect_kind(path)
+    if kind not in KINDS:
+        raise ModelFileError(path, f"a kind among {', '.join(sorted(KINDS))}", repr(kind))
+    if kind != "null" and not Path(path).exists():
+        raise ModelFileError(path, "an existing model file", "a path that does not exist")
+    module_name, class_name = KINDS[kind].split(":")
+    cls = getattr(importlib.import_module(module_name), class_name)
+    return cls(path, device=device, options=options)
