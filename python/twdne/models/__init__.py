@@ -4,11 +4,16 @@ import importlib
 from pathlib import Path
 
 from ..errors import ModelFileError
+from ..text.model_folders import looks_like_charrnn, looks_like_gpt2
+from ..waifu2x.model_files import looks_like_cunet, looks_like_upconv7
 
 # kind -> "module:Class", imported only when that kind is loaded.
 KINDS = {
     "null": "twdne.models.null:NullGenerator",
     "dcgan": "twdne.models.dcgan:DCGANGenerator",
+    "waifu2x-upconv7": "twdne.models.waifu2x:UpConv7Upscaler",
+    "waifu2x-cunet": "twdne.models.waifu2x:CUNetUpscaler",
+    "stylegan2": "twdne.models.stylegan2:StyleGAN2Generator",
 }
 
 
@@ -34,7 +39,14 @@ def detect_kind(path):
 
 
 # (kind, predicate(path, first 8 bytes)) pairs that later kinds append to.
-DETECTORS = []
+DETECTORS = [
+    ("waifu2x-upconv7", looks_like_upconv7),
+    ("waifu2x-cunet", looks_like_cunet),
+    ("gpt2", looks_like_gpt2),
+    ("charrnn", looks_like_charrnn),
+    # Network pickles (TF, ada-pytorch, stylegan3) start with the PROTO opcode.
+    ("stylegan2", lambda path, head: head[:1] == b"\x80"),
+]
 
 
 def describe_bytes(head):

@@ -1,0 +1,259 @@
+// The worker pool: long-lived sidecars, one shared queue, retries, and out-of-memory halving.
+import {
+  ModelLoadError,
+  Sidecar,
+  SidecarExit,
+  type ItemResult,
+  type ModelInfo,
+  type SidecarSpec,
+} from "./sidecar.ts";
+
+export interface PoolItem {
+  id: number;
+}
+
+/** What the stage says about a finished batch: ids that must be retried, with why. */
+export type Rejections = Map<number, string>;
+
+export interface PoolOptions<I extends PoolItem> {
+  specs: SidecarSpec[];
+  op: string;
+  params: Record<string, unknown>;
+  /** The request fields of an item (e.g. adds the temporary output path). */
+  toRequest: (item: I) => object;
+  /** Accepts a batch's results (rename, manifest); returns the ids to retry. */
+  onResults: (items: I[], results: ItemResult[]) => Promise<Rejections>;
+  /** A batch's items were dropped or will be retried: remove their leftovers. */
+  onDiscard?: (items: I[]) => Promise<void>;
+  /** Runs once, after a model loaded and before the first batch (creates output folders). */
+  prepare?: () => Promise<void>;
+  /** Attempts per item, counting the first. */
+  maxAttempts: number;
+  /** How many times a worker process may be restarted in all. */
+  maxRestarts?: number;
+  log?: (line: string) => void;
+}
+
+interface Batch<I> {
+  items: I[];
+  attempts: number;
+}
+
+export type WorkerState = "starting" | "idle" | "busy" | "restarting" | "dead";
+
+export interface WorkerStatus {
+  label: string;
+  state: WorkerState;
+  batchSize: number;
+  done: number;
+}
+
+export interface PoolOutcome {
+  failures: Map<number, string>;
+  interrupted: boolean;
+  info?: ModelInfo;
+}
+
+/** Hands batches to whichever worker is free until the queue is empty or the run is stopped. */
+export class Pool<I extends PoolItem> {
+  readonly workers: WorkerStatus[];
+  private queue: Batch<I>[] = [];
+  private failures = new Map<number, string>();
+  private inFlight = 0;
+  private stopped = false;
+  private waiters: (() => void)[] = [];
+  private sidecars: (Sidecar | undefined)[] = [];
+  private restarts = 0;
+  private info?: ModelInfo;
+
+  constructor(private readonly options: PoolOptions<I>) {
+    this.workers = options.specs.map((spec) => ({
+      label: spec.label,
+      state: "starting",
+      batchSize: 0,
+      done: 0,
+    }));
+  }
+
+  /** Runs every batch; resolves with what failed. Throws ModelLoadError if no worker can load. */
+  async run(batches: I[][]): Promise<PoolOutcome> {
+    this.queue = batches.map((items) => ({ items, attempts: 0 }));
+    const loops = this.options.specs.map((_, index) => this.workerLoop(index));
+    const settled = await Promise.allSettled(loops);
+    const loadError = settled.find(
+      (s) => s.status === "rejected" && s.reason instanceof ModelLoadError,
+    );
+    await this.stopAll();
+    if (loadError) throw (loadError as PromiseRejectedResult).reason;
+    const other = settled.find((s) => s.status === "rejected");
+    if (other) throw (other as PromiseRejectedResult).reason;
+    this.failRemaining("no worker was left to run it");
+    return {
+      failures: this.failures,
+      interrupted: this.stopped,
+      info: this.info,
+    };
+  }
+
+  /** The model description the first worker reported when it was ready. */
+  infoOf(): ModelInfo | undefined {
+    return this.info;
+  }
+
+  /** Stops handing out work and ends the workers (Ctrl-C). */
+  stop(): void {
+    this.stopped = true;
+    for (const sidecar of this.sidecars) sidecar?.kill();
+    this.wakeAll();
+  }
+
+  // One worker: start its sidecar, then take batches until none are left.
+  private async workerLoop(index: number): Promise<void> {
+    const status = this.workers[index];
+    let sidecar = await this.startSidecar(index);
+    while (sidecar && !this.stopped) {
+      const batch = this.takeBatch(index);
+      if (!batch) {
+        if (this.inFlight === 0) break;
+        await new Promise<void>((resolve) => this.waiters.push(resolve));
+        continue;
+      }
+      status.state = "busy";
+      status.batchSize = batch.items.length;
+      this.inFlight++;
+      const alive = await this.runBatch(sidecar, batch, status);
+      this.inFlight--;
+      status.state = "idle";
+      if (!alive && !this.stopped) sidecar = await this.restart(index);
+      this.wakeAll();
+    }
+    status.state = "dead";
+    this.wakeAll();
+  }
+
+  private async startSidecar(index: number): Promise<Sidecar | undefined> {
+    const sidecar = new Sidecar(this.options.specs[index]);
+    this.sidecars[index] = sidecar;
+    try {
+      this.info = await sidecar.start();
+      this.workers[index].state = "idle";
+      return sidecar;
+    } catch (error) {
+      if (error instanceof ModelLoadError) {
+        this.stop();
+        throw error;
+      }
+      this.options.log?.(`${(error as Error).message}`);
+      this.workers[index].state = "dead";
+      return undefined;
+    }
+  }
+
+  private async restart(index: number): Promise<Sidecar | undefined> {
+    const limit = this.options.maxRestarts ?? 3 * this.options.specs.length + 2;
+    if (++this.restarts > limit) {
+      this.options.log?.(
+        `worker ${this.workers[index].label}: not restarted, ${limit} restarts used`,
+      );
+      return undefined;
+    }
+    this.workers[index].state = "restarting";
+    return this.startSidecar(index);
+  }
+
+  // The next batch, cut to this worker's size limit after an out-of-memory answer.
+  private takeBatch(index: number): Batch<I> | undefined {
+    const batch = this.queue.shift();
+    const limit = this.limits[index];
+    if (batch && limit && batch.items.length > limit) {
+      this.queue.unshift({
+        items: batch.items.slice(limit),
+        attempts: batch.attempts,
+      });
+      batch.items = batch.items.slice(0, limit);
+    }
+    return batch;
+  }
+
+  private limits: number[] = [];
+  private prepared?: Promise<void>;
+
+  // Sends one batch; returns false when the worker died and must be replaced.
+  private async runBatch(
+    sidecar: Sidecar,
+    batch: Batch<I>,
+    status: WorkerStatus,
+  ): Promise<boolean> {
+    const { op, params, toRequest } = this.options;
+    let answer;
+    try {
+      await (this.prepared ??= this.options.prepare?.());
+      answer = await sidecar.request(op, batch.items.map(toRequest), params);
+    } catch (error) {
+      if (!(error instanceof SidecarExit)) throw error;
+      await this.options.onDiscard?.(batch.items);
+      if (!this.stopped) this.retry(batch.items, batch.attempts, error.message);
+      return false;
+    }
+    if (answer.ok) {
+      const rejected = await this.options.onResults(
+        batch.items,
+        answer.results,
+      );
+      status.done += batch.items.length - rejected.size;
+      for (const [id, cause] of rejected) {
+        const item = batch.items.find((candidate) => candidate.id === id)!;
+        this.retry([item], batch.attempts, cause);
+      }
+      return true;
+    }
+    await this.options.onDiscard?.(batch.items);
+    if (answer.error.kind === "oom")
+      this.shrink(batch, status, answer.error.message);
+    else this.retry(batch.items, batch.attempts, answer.error.message);
+    return true;
+  }
+
+  // Out of memory: split the batch in halves and remember the smaller size for this worker.
+  private shrink(batch: Batch<I>, status: WorkerStatus, message: string): void {
+    const size = batch.items.length;
+    if (size === 1)
+      return this.retry(
+        batch.items,
+        batch.attempts,
+        `out of memory: ${message}`,
+      );
+    const half = Math.ceil(size / 2);
+    this.limits[this.workers.indexOf(status)] = half;
+    this.options.log?.(
+      `worker ${status.label}: out of memory at batch ${size}, retrying as ${half}`,
+    );
+    this.queue.unshift(
+      { items: batch.items.slice(0, half), attempts: batch.attempts },
+      { items: batch.items.slice(half), attempts: batch.attempts },
+    );
+  }
+
+  private wakeAll(): void {
+    for (const resolve of this.waiters.splice(0)) resolve();
+  }
+
+  private retry(items: I[], attempts: number, cause: string): void {
+    if (attempts + 1 >= this.options.maxAttempts) {
+      for (const item of items) this.failures.set(item.id, cause);
+      return;
+    }
+    this.queue.push({ items, attempts: attempts + 1 });
+  }
+
+  private failRemaining(cause: string): void {
+    if (this.stopped) return;
+    for (const batch of this.queue.splice(0)) {
+      for (const item of batch.items) this.failures.set(item.id, cause);
+    }
+  }
+
+  private async stopAll(): Promise<void> {
+    await Promise.all(this.sidecars.map((sidecar) => sidecar?.stop()));
+  }
+}

@@ -1,0 +1,7 @@
+"""StyleGAN2 networks in plain PyTorch, loaded from official pickles without running their code."""
+
+from .load_network import load_network
+from .network import Generator
+from .noise import NOISE_MODES, noise_inputs
+
+__all__ = ["Generator", "NOISE_MODES", "load_network", "noise_inputs"]
