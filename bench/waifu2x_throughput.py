@@ -15,10 +15,10 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python"))
 
-from twdne.models.waifu2x import DEFAULT_TILE  # noqa: E402
-from twdne.waifu2x.cunet import load_cunet  # noqa: E402
-from twdne.waifu2x.tiling import upscale_tiled  # noqa: E402
-from twdne.waifu2x.upconv7 import CHANNELS, load_upconv7  # noqa: E402
+from twdne.models.waifu2x import DEFAULT_TILE
+from twdne.waifu2x.cunet import load_cunet
+from twdne.waifu2x.tiling import upscale_tiled
+from twdne.waifu2x.upconv7 import CHANNELS, load_upconv7
 
 MODELS = Path(__file__).resolve().parents[2] / "shared" / "models" / "waifu2x"
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
@@ -73,7 +73,9 @@ def measure(name, net, flops_per_pixel, reference_flops):
     rate = pixels / untiled
     print(f"{name}: {SIZE}x{SIZE} -> {2 * SIZE}x{2 * SIZE} on {DEVICE}")
     print(f"  untiled {untiled:.2f}s = {rate / 1e6:.3f} output MP/s")
-    print(f"  {flops_per_pixel / 1e3:.0f} kFLOP per output pixel -> {rate * flops_per_pixel / 1e9:.1f} GFLOP/s")
+    print(
+        f"  {flops_per_pixel / 1e3:.0f} kFLOP per output pixel -> {rate * flops_per_pixel / 1e9:.1f} GFLOP/s"
+    )
     print(f"  fraction of measured conv FLOP/s: {rate * flops_per_pixel / reference_flops:.2f}")
     print(f"  tiled at tile {DEFAULT_TILE}: {tiled:.2f}s, tiled/untiled = {tiled / untiled:.2f}")
 

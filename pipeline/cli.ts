@@ -16,6 +16,7 @@ export async function main(argv: string[]): Promise<number> {
   const parser = yargs(argv)
     .scriptName("twdne")
     .strict()
+    .parserConfiguration({ "duplicate-arguments-array": false })
     .demandCommand(1, "Choose a command; see twdne --help.")
     .recommendCommands()
     .wrap(Math.min(100, process.stderr.columns || 100))

@@ -51,24 +51,28 @@ function parseLine(line: string): ManifestEntry | undefined {
 
 /** Appends entries as whole lines; starts on a fresh line if the last run tore one. */
 export class ManifestWriter {
-  private fd: number;
+  private fd?: number;
 
-  constructor(readonly file: string) {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    this.fd = fs.openSync(file, "a+");
-    if (endsMidLine(this.fd)) fs.writeSync(this.fd, "\n");
-  }
+  constructor(readonly file: string) {}
 
   append(entries: ManifestEntry[]): void {
     if (entries.length === 0) return;
-    fs.writeSync(
-      this.fd,
-      entries.map((entry) => JSON.stringify(entry) + "\n").join(""),
-    );
+    const text = entries.map((entry) => JSON.stringify(entry) + "\n").join("");
+    fs.writeSync(this.open(), text);
   }
 
   close(): void {
-    fs.closeSync(this.fd);
+    if (this.fd !== undefined) fs.closeSync(this.fd);
+    this.fd = undefined;
+  }
+
+  // Opened on the first entry, so a run that makes nothing leaves no file.
+  private open(): number {
+    if (this.fd !== undefined) return this.fd;
+    fs.mkdirSync(path.dirname(this.file), { recursive: true });
+    this.fd = fs.openSync(this.file, "a+");
+    if (endsMidLine(this.fd)) fs.writeSync(this.fd, "\n");
+    return this.fd;
   }
 }
 

@@ -22,7 +22,11 @@ export interface PoolOptions<I extends PoolItem> {
   /** The request fields of an item (e.g. adds the temporary output path). */
   toRequest: (item: I) => object;
   /** Accepts a batch's results (rename, manifest); returns the ids to retry. */
-  onResults: (items: I[], results: ItemResult[]) => Promise<Rejections>;
+  onResults: (
+    items: I[],
+    results: ItemResult[],
+    worker: string,
+  ) => Promise<Rejections>;
   /** A batch's items were dropped or will be retried: remove their leftovers. */
   onDiscard?: (items: I[]) => Promise<void>;
   /** Runs once, after a model loaded and before the first batch (creates output folders). */
@@ -199,6 +203,7 @@ export class Pool<I extends PoolItem> {
       const rejected = await this.options.onResults(
         batch.items,
         answer.results,
+        status.label,
       );
       status.done += batch.items.length - rejected.size;
       for (const [id, cause] of rejected) {

@@ -145,12 +145,13 @@ async function runPool(
       id: job.id,
       out: tempPathFor(finalPath(job)),
     }),
-    onResults: async (items, results) => {
+    onResults: async (items, results, worker) => {
       const { rejected, entries } = await finishBatch(
         options,
         items,
         results,
         pool.infoOf(),
+        worker,
       );
       manifest.append(entries);
       progress.add(entries.length);
@@ -196,6 +197,7 @@ async function finishBatch(
   items: KeyedJob[],
   results: ItemResult[],
   info: Record<string, unknown> | undefined,
+  worker: string,
 ): Promise<{ rejected: Rejections; entries: ManifestEntry[] }> {
   const rejected: Rejections = new Map();
   const entries: ManifestEntry[] = [];
@@ -218,6 +220,7 @@ async function finishBatch(
       key: job.key,
       ...job.settings,
       model_kind: info?.kind,
+      worker,
       time: new Date().toISOString(),
     });
   }
@@ -314,12 +317,20 @@ export function summaryLine(summary: StageSummary, outDir: string): string {
   );
 }
 
-/** One line per failure cause, listing the ids that hit it. */
+/** One line per failure cause (its first line), listing the ids that hit it, then its detail. */
 export function failureLines(failures: Map<number, string>): string[] {
-  const byCause = new Map<string, number[]>();
-  for (const [id, cause] of failures)
-    byCause.set(cause, [...(byCause.get(cause) ?? []), id]);
+  const byCause = new Map<string, { ids: number[]; detail: string }>();
+  for (const [id, cause] of failures) {
+    const [headline, ...detail] = cause.split("\n");
+    const group = byCause.get(headline) ?? {
+      ids: [],
+      detail: detail.join("\n"),
+    };
+    group.ids.push(id);
+    byCause.set(headline, group);
+  }
   return [...byCause].map(
-    ([cause, ids]) => `  failed ${formatIdList(ids)}: ${cause}`,
+    ([headline, { ids, detail }]) =>
+      `  failed ${formatIdList(ids)}: ${headline}${detail ? "\n" + detail : ""}`,
   );
 }

@@ -29,14 +29,18 @@ def edge_strength(image):
 
 def box_down(image, factor):
     h, w, c = image.shape
-    return image.reshape(h // factor, factor, w // factor, factor, c).astype(np.float64).mean((1, 3))
+    return (
+        image.reshape(h // factor, factor, w // factor, factor, c).astype(np.float64).mean((1, 3))
+    )
 
 
 def test_dcgan_faces_upscaled_4x_look_sharp_and_faithful():
     faces = load_model("dcgan", "/work/shared/models/dcgan-anime/generator.h5").images(
         [0, 1, 2, 3], None, {}
     )
-    upconv7 = load_model("waifu2x-upconv7", "/work/shared/models/waifu2x/upconv7", options={"noise_level": 1})
+    upconv7 = load_model(
+        "waifu2x-upconv7", "/work/shared/models/waifu2x/upconv7", options={"noise_level": 1}
+    )
     OUT.mkdir(parents=True, exist_ok=True)
     rows = []
     for seed, face in enumerate(faces):

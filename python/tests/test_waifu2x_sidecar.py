@@ -18,13 +18,13 @@ FOLDER = "/work/shared/models/waifu2x/upconv7"
 PYTHON_ROOT = Path(__file__).resolve().parents[1]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def faces():
     generator = load_model("dcgan", "/work/shared/models/dcgan-anime/generator.h5")
     return generator.images([0, 1, 2], None, {})
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def upscaler(noise_level=1):
     return load_model("waifu2x-upconv7", FOLDER, options={"noise_level": noise_level})
 
@@ -46,7 +46,9 @@ def read(path):
 
 def test_upscale_batch_writes_every_output(tmp_path):
     inputs = write_inputs(tmp_path)
-    items = [{"id": i, "in": str(p), "out": str(tmp_path / f"{i}.out.png")} for i, p in enumerate(inputs)]
+    items = [
+        {"id": i, "in": str(p), "out": str(tmp_path / f"{i}.out.png")} for i, p in enumerate(inputs)
+    ]
     results = upscaler().run("upscale", items, {"scale": 2})
     assert results == [{"id": i, "width": 128, "height": 128} for i in range(3)]
     for item in items:
@@ -92,7 +94,9 @@ def test_scale_4_and_tile_override(tmp_path):
 def test_request_errors_name_the_param():
     with pytest.raises(RequestError, match=r"params.scale: expected 2 or 4, received 3"):
         upscaler().run("upscale", [], {"scale": 3})
-    with pytest.raises(RequestError, match=r"params.tile: expected a positive integer, received -8"):
+    with pytest.raises(
+        RequestError, match=r"params.tile: expected a positive integer, received -8"
+    ):
         upscaler().run("upscale", [], {"scale": 2, "tile": -8})
     with pytest.raises(RequestError, match=r"items\[0\]: expected a field 'out'"):
         upscaler().run("upscale", [{"id": 1, "in": "x.png"}], {})
@@ -113,8 +117,15 @@ def test_info_and_detection():
 def test_worker_end_to_end(tmp_path):
     inputs = write_inputs(tmp_path)
     command = [
-        sys.executable, "-m", "twdne.worker", "--kind", "waifu2x-upconv7", "--model", FOLDER,
-        "--options", json.dumps({"noise_level": 1}),
+        sys.executable,
+        "-m",
+        "twdne.worker",
+        "--kind",
+        "waifu2x-upconv7",
+        "--model",
+        FOLDER,
+        "--options",
+        json.dumps({"noise_level": 1}),
     ]
     items = [
         {"id": 5, "in": str(inputs[0]), "out": str(tmp_path / "5.tmp.png")},
@@ -126,8 +137,13 @@ def test_worker_end_to_end(tmp_path):
         {"op": "quit"},
     ]
     done = subprocess.run(
-        command, input="".join(json.dumps(r) + "\n" for r in requests), capture_output=True,
-        text=True, cwd=PYTHON_ROOT, timeout=120,
+        command,
+        check=False,
+        input="".join(json.dumps(r) + "\n" for r in requests),
+        capture_output=True,
+        text=True,
+        cwd=PYTHON_ROOT,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     lines = [json.loads(line) for line in done.stdout.splitlines()]
@@ -135,9 +151,13 @@ def test_worker_end_to_end(tmp_path):
     assert lines[0]["info"]["kind"] == "waifu2x-upconv7" and lines[0]["info"]["noise_level"] == 1
     assert lines[1]["id"] == 1 and lines[1]["ok"] is True
     assert lines[1]["results"][0] == {"id": 5, "width": 256, "height": 256}
-    assert "expected a PNG image, received a path that does not exist" in lines[1]["results"][1]["error"]
+    assert (
+        "expected a PNG image, received a path that does not exist"
+        in lines[1]["results"][1]["error"]
+    )
     assert lines[2] == {
-        "id": 2, "ok": False,
+        "id": 2,
+        "ok": False,
         "error": {"kind": "request", "message": "params.scale: expected 2 or 4, received 5"},
     }
     assert read(tmp_path / "5.tmp.png").shape == (256, 256, 3)
@@ -149,10 +169,25 @@ def test_worker_end_to_end(tmp_path):
 
 def test_worker_reports_a_missing_weight_file(tmp_path):
     command = [
-        sys.executable, "-m", "twdne.worker", "--kind", "waifu2x-upconv7", "--model", str(tmp_path),
-        "--options", json.dumps({"noise_level": 3}),
+        sys.executable,
+        "-m",
+        "twdne.worker",
+        "--kind",
+        "waifu2x-upconv7",
+        "--model",
+        str(tmp_path),
+        "--options",
+        json.dumps({"noise_level": 3}),
     ]
-    done = subprocess.run(command, input="", capture_output=True, text=True, cwd=PYTHON_ROOT, timeout=60)
+    done = subprocess.run(
+        command,
+        check=False,
+        input="",
+        capture_output=True,
+        text=True,
+        cwd=PYTHON_ROOT,
+        timeout=60,
+    )
     assert done.returncode == 3
     event = json.loads(done.stdout.splitlines()[0])
     assert event == {

@@ -1,12 +1,13 @@
 """UpConv7: matches the float64 reference, tiles without seams, every option, bad files."""
 
 import functools
+import itertools
 import shutil
 
 import numpy as np
 import pytest
-
 import reference_waifu2x as reference
+
 from twdne.errors import ModelFileError, OutOfMemory, RequestError
 from twdne.models import load_model
 from twdne.waifu2x.upconv7 import load_upconv7
@@ -16,16 +17,20 @@ FOLDER = "/work/shared/models/waifu2x/upconv7"
 SCALE_ONLY = f"{FOLDER}/anime_style_scale_rgb.npz"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def faces():
     """Two real 64px DCGAN faces, [2, 64, 64, 3] uint8."""
     generator = load_model("dcgan", "/work/shared/models/dcgan-anime/generator.h5")
     return generator.images([0, 1], None, {})
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def net(noise_level=-1):
-    name = "anime_style_scale_rgb.npz" if noise_level < 0 else f"anime_style_noise{noise_level}_scale_rgb.npz"
+    name = (
+        "anime_style_scale_rgb.npz"
+        if noise_level < 0
+        else f"anime_style_noise{noise_level}_scale_rgb.npz"
+    )
     return load_upconv7(f"{FOLDER}/{name}")
 
 
@@ -36,7 +41,11 @@ def max_diff(a, b):
 @pytest.mark.parametrize("noise_level", [-1, 2])
 def test_matches_float64_reference(noise_level):
     crop = faces()[0][20:44, 22:42]  # [24, 20, 3], eyes and hair
-    name = "anime_style_scale_rgb.npz" if noise_level < 0 else f"anime_style_noise{noise_level}_scale_rgb.npz"
+    name = (
+        "anime_style_scale_rgb.npz"
+        if noise_level < 0
+        else f"anime_style_noise{noise_level}_scale_rgb.npz"
+    )
     expected = reference.upconv7(f"{FOLDER}/{name}", crop)
     got = upscale_image(net(noise_level), crop, scale=2, tile=256)
     assert got.shape == (48, 40, 3)
@@ -72,14 +81,14 @@ def test_noise_levels_pick_their_files_and_differ():
     outputs = {}
     for level in (-1, 0, 1, 2, 3):
         model = load_model("waifu2x-upconv7", FOLDER, options={"noise_level": level})
-        expected = "anime_style_scale_rgb.npz" if level < 0 else f"anime_style_noise{level}_scale_rgb.npz"
+        expected = (
+            "anime_style_scale_rgb.npz" if level < 0 else f"anime_style_noise{level}_scale_rgb.npz"
+        )
         assert model.info()["files"] == [expected]
         assert model.info()["noise_level"] == level
         outputs[level] = upscale_image(model.net, faces()[0][:24, :24])
-    for a in outputs:
-        for b in outputs:
-            if a < b:
-                assert max_diff(outputs[a], outputs[b]) > 0, (a, b)
+    for a, b in itertools.combinations(outputs, 2):
+        assert max_diff(outputs[a], outputs[b]) > 0, (a, b)
 
 
 def test_single_file_and_folder_agree():
@@ -93,12 +102,22 @@ def test_single_file_and_folder_agree():
 
 
 def test_option_errors_name_the_option():
-    with pytest.raises(RequestError, match=r"options.noise_level: expected -1, 0, 1, 2 or 3, received 5"):
+    with pytest.raises(
+        RequestError, match=r"options.noise_level: expected -1, 0, 1, 2 or 3, received 5"
+    ):
         load_model("waifu2x-upconv7", FOLDER, options={"noise_level": 5})
-    with pytest.raises(RequestError, match=r"options.tile: expected a positive integer, received 0"):
+    with pytest.raises(
+        RequestError, match=r"options.tile: expected a positive integer, received 0"
+    ):
         load_model("waifu2x-upconv7", FOLDER, options={"tile": 0})
-    with pytest.raises(ModelFileError, match=r"noise1_scale_rgb.npz: expected the weight file for noise_level 3"):
-        load_model("waifu2x-upconv7", f"{FOLDER}/anime_style_noise1_scale_rgb.npz", options={"noise_level": 3})
+    with pytest.raises(
+        ModelFileError, match=r"noise1_scale_rgb.npz: expected the weight file for noise_level 3"
+    ):
+        load_model(
+            "waifu2x-upconv7",
+            f"{FOLDER}/anime_style_noise1_scale_rgb.npz",
+            options={"noise_level": 3},
+        )
 
 
 def test_out_of_memory_halves_the_tile_then_gives_up():
@@ -138,13 +157,18 @@ def test_missing_weight_file_in_folder_is_named(tmp_path):
 def test_corrupt_weight_files_are_named(tmp_path):
     garbage = tmp_path / "anime_style_scale_rgb.npz"
     garbage.write_bytes(b"PK\x03\x04 this is not a zip archive")
-    with pytest.raises(ModelFileError, match=rf"^{garbage}: expected a waifu2x UpConv7 .npz file, received"):
+    with pytest.raises(
+        ModelFileError, match=rf"^{garbage}: expected a waifu2x UpConv7 .npz file, received"
+    ):
         load_model("waifu2x-upconv7", garbage)
     arrays = dict(np.load(SCALE_ONLY))
     arrays["conv3/W"] = arrays["conv3/W"][:, :16]
     wrong = tmp_path / "wrong_shape.npz"
     np.savez(wrong, **arrays)
-    with pytest.raises(ModelFileError, match=r"expected conv3/W as float \(64, 32, 3, 3\), received float32 \(64, 16, 3, 3\)"):
+    with pytest.raises(
+        ModelFileError,
+        match=r"expected conv3/W as float \(64, 32, 3, 3\), received float32 \(64, 16, 3, 3\)",
+    ):
         load_model("waifu2x-upconv7", wrong)
     arrays["conv3/W"] = np.load(SCALE_ONLY)["conv3/W"]
     del arrays["conv7/W"]

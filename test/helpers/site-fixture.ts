@@ -15,8 +15,13 @@ export function idFromRed(red: number): number {
   return Math.abs(10 + 20 * id - red) <= 6 ? id : -1;
 }
 
+/** A snippet about as long as a generated one, naming its id. */
 export function snippetText(id: number): string {
-  return `_Waifu Season ${id}_: Snippet ${id}. A girl who does not exist finds a cat.`;
+  return (
+    `_Waifu Season ${id}_: Snippet ${id}. A girl who does not exist finds a cat ` +
+    "on the roof of her school, and the cat talks. ".repeat(10) +
+    "\n\nNext week: the cat joins the student council."
+  );
 }
 
 /** A JPEG of one flat colour with the id written in the middle. */
@@ -25,7 +30,12 @@ export async function faceJpeg(id: number, side = 256): Promise<Buffer> {
     <text x="50%" y="55%" font-size="${side / 3}" text-anchor="middle"
       font-family="sans-serif" fill="white">${id}</text></svg>`;
   return sharp({
-    create: { width: side, height: side, channels: 3, background: faceColour(id) },
+    create: {
+      width: side,
+      height: side,
+      channels: 3,
+      background: faceColour(id),
+    },
   })
     .composite([{ input: Buffer.from(label) }])
     .jpeg({ quality: 90 })
@@ -33,7 +43,10 @@ export async function faceJpeg(id: number, side = 256): Promise<Buffer> {
 }
 
 /** A temporary OUT folder whose site/ (or site/<prefix>) holds `count` pairs, ids 0..count-1. */
-export async function makeSiteFolder(count: number, prefix = ""): Promise<string> {
+export async function makeSiteFolder(
+  count: number,
+  prefix = "",
+): Promise<string> {
   const out = await mkdtemp(path.join(tmpdir(), "twdne-site-"));
   const folder = path.join(out, "site", prefix);
   await mkdir(folder, { recursive: true });

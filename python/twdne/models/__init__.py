@@ -11,9 +11,11 @@ from ..waifu2x.model_files import looks_like_cunet, looks_like_upconv7
 KINDS = {
     "null": "twdne.models.null:NullGenerator",
     "dcgan": "twdne.models.dcgan:DCGANGenerator",
+    "stylegan2": "twdne.models.stylegan2:StyleGAN2Generator",
+    "gpt2": "twdne.models.text:GPT2TextModel",
+    "charrnn": "twdne.models.text:CharRNNTextModel",
     "waifu2x-upconv7": "twdne.models.waifu2x:UpConv7Upscaler",
     "waifu2x-cunet": "twdne.models.waifu2x:CUNetUpscaler",
-    "stylegan2": "twdne.models.stylegan2:StyleGAN2Generator",
 }
 
 
@@ -40,12 +42,11 @@ def detect_kind(path):
 
 # (kind, predicate(path, first 8 bytes)) pairs that later kinds append to.
 DETECTORS = [
-    ("waifu2x-upconv7", looks_like_upconv7),
-    ("waifu2x-cunet", looks_like_cunet),
+    ("stylegan2", lambda path, head: path.is_file() and (path.suffix == ".pkl" or head[:1] == b"\x80")),
     ("gpt2", looks_like_gpt2),
     ("charrnn", looks_like_charrnn),
-    # Network pickles (TF, ada-pytorch, stylegan3) start with the PROTO opcode.
-    ("stylegan2", lambda path, head: head[:1] == b"\x80"),
+    ("waifu2x-upconv7", looks_like_upconv7),
+    ("waifu2x-cunet", looks_like_cunet),
 ]
 
 

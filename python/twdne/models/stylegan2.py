@@ -7,6 +7,7 @@ from ..errors import ModelFileError, RequestError
 from ..images import to_uint8
 from ..seeds import z_from_seeds
 from ..stylegan2 import load_network, noise_inputs
+from ..stylegan2.load_network import network_info
 from ..stylegan2.noise import check_noise_mode
 from .base import FaceGenerator
 
@@ -28,10 +29,21 @@ class StyleGAN2Generator(FaceGenerator):
 
     def __init__(self, path, device="cpu", options=None):
         super().__init__(path, device, options)
-        self.G, self.network = load_network(self.path)
+        self.setup(*load_network(self.path))
+
+    @classmethod
+    def from_generator(cls, G, device="cpu", options=None):
+        """Serves an in-memory Generator (benchmarks, tests) through the same batch path."""
+        model = cls.__new__(cls)
+        FaceGenerator.__init__(model, "<in-memory>", device, options)
+        model.setup(G, {"format": "in-memory", **network_info(G)})
+        return model
+
+    def setup(self, G, network):
+        self.G, self.network = G, network
         self.truncation_cutoff = self.option_int("truncation_cutoff")
         self.fp16 = self.choose_fp16()
-        self.G = self.G.to(device)
+        self.G = self.G.to(self.device)
 
     def info(self):
         return {**super().info(), **self.network, "fp16_active": self.fp16, "uses_psi": True}

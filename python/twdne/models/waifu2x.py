@@ -1,6 +1,7 @@
 """waifu2x upscalers for the sidecar: UpConv7 (.npz) and CUNet (ncnn .param/.bin)."""
 
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -28,7 +29,7 @@ class Waifu2xUpscaler(Model):
     """
 
     ops = ("upscale",)
-    names = {}
+    names: ClassVar[dict] = {}  # noise_level -> file name inside a folder
     format = ""
 
     def __init__(self, path, device="cpu", options=None):
@@ -68,7 +69,9 @@ class Waifu2xUpscaler(Model):
         for index, item in enumerate(items):
             for field in ("id", "in", "out"):
                 if field not in item:
-                    raise RequestError(f"items[{index}]: expected a field {field!r}, received {item!r}")
+                    raise RequestError(
+                        f"items[{index}]: expected a field {field!r}, received {item!r}"
+                    )
         faults.before_batch(items)
         results = []
         for index, item in enumerate(items):

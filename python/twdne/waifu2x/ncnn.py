@@ -110,7 +110,9 @@ def read_bin(path, layers):
             where = f"{layer.name}.{name}"
             layer.weights[name], offset = read_array(path, data, offset, count, tagged, where)
     if offset != len(data):
-        raise ModelFileError(path, f"{offset} bytes of weights for the .param", f"{len(data)} bytes")
+        raise ModelFileError(
+            path, f"{offset} bytes of weights for the .param", f"{len(data)} bytes"
+        )
 
 
 def read_array(path, data, offset, count, tagged, where):

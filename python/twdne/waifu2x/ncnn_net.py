@@ -21,27 +21,36 @@ class NcnnNet:
         for layer in layers:
             if layer.type not in LAYERS:
                 known = ", ".join(sorted(LAYERS))
-                raise ModelFileError(path, f"ncnn layers of a known type ({known})", f"a {layer.type} layer ({layer.name})")
+                raise ModelFileError(
+                    path,
+                    f"ncnn layers of a known type ({known})",
+                    f"a {layer.type} layer ({layer.name})",
+                )
         self.layers = layers
-        self.weights = {(layer.name, k): torch.from_numpy(w) for layer in layers for k, w in layer.weights.items()}
+        self.weights = {
+            (layer.name, k): torch.from_numpy(w)
+            for layer in layers
+            for k, w in layer.weights.items()
+        }
         produced = [top for layer in layers for top in layer.tops]
         consumed = {bottom for layer in layers for bottom in layer.bottoms}
         outputs = [blob for blob in produced if blob not in consumed]
         if len(outputs) != 1:
             raise ModelFileError(path, "a graph with one output blob", f"outputs {outputs}")
         self.output = outputs[0]
+        last_reader = {b: i for i, layer in enumerate(layers) for b in layer.bottoms}
+        self.freed_after = [
+            [b for b in layer.bottoms if last_reader[b] == i] for i, layer in enumerate(layers)
+        ]
 
     def __call__(self, x):
         blobs = {}
-        for layer in self.layers:
-            inputs = [blobs.pop(b) if b not in self.kept_by(layer) else blobs[b] for b in layer.bottoms]
-            outputs = LAYERS[layer.type](self, layer, inputs, x)
-            blobs.update(zip(layer.tops, outputs))
+        for index, layer in enumerate(self.layers):
+            inputs = [blobs[b] for b in layer.bottoms]
+            blobs.update(zip(layer.tops, LAYERS[layer.type](self, layer, inputs, x)))
+            for blob in self.freed_after[index]:
+                del blobs[blob]  # its last reader ran: free the memory now
         return blobs[self.output]
-
-    def kept_by(self, layer):
-        """Blobs a later layer still reads (none here: each ncnn blob has one reader)."""
-        return ()
 
     def weight(self, layer, name):
         return self.weights[(layer.name, name)]
@@ -66,7 +75,11 @@ def convolution(net, layer, inputs, x):
     weight = conv_weight(net, layer, transposed=False)  # [out, in, kh, kw]
     bias = net.weight(layer, "bias") if p.get(5, 0) else None
     left, right, top, bottom = pads(p)
-    y = F.pad(inputs[0], (left, right, top, bottom)) if left or right or top or bottom else inputs[0]
+    y = (
+        F.pad(inputs[0], (left, right, top, bottom))
+        if left or right or top or bottom
+        else inputs[0]
+    )
     stride, dilation = (p.get(13, p.get(3, 1)), p.get(3, 1)), (p.get(12, p.get(2, 1)), p.get(2, 1))
     return [activate(p, F.conv2d(y, weight, bias, stride, 0, dilation))]
 
@@ -175,14 +188,23 @@ def eltwise(net, layer, inputs, x):
     return [sum(c * t for c, t in zip(coeffs, inputs))]
 
 
-BINARY = {0: torch.add, 1: torch.sub, 2: torch.mul, 3: torch.div, 4: torch.maximum, 5: torch.minimum}
+BINARY = {
+    0: torch.add,
+    1: torch.sub,
+    2: torch.mul,
+    3: torch.div,
+    4: torch.maximum,
+    5: torch.minimum,
+}
 
 
 def binary_op(net, layer, inputs, x):
     """0 = op; 1 = with_scalar, 2 = the scalar; two blobs must have broadcastable shapes."""
     op = BINARY[layer.params.get(0, 0)]
     if layer.params.get(1, 0):
-        return [op(inputs[0], torch.tensor(float(layer.params.get(2, 0.0)), device=inputs[0].device))]
+        return [
+            op(inputs[0], torch.tensor(float(layer.params.get(2, 0.0)), device=inputs[0].device))
+        ]
     return [op(inputs[0], inputs[1])]
 
 

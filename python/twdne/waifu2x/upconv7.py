@@ -63,7 +63,9 @@ def read_npz(path):
     except FileNotFoundError:
         raise ModelFileError(path, "a waifu2x UpConv7 .npz file", "a path that does not exist")
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise ModelFileError(path, "a waifu2x UpConv7 .npz file", f"a file NumPy cannot read ({exc})")
+        raise ModelFileError(
+            path, "a waifu2x UpConv7 .npz file", f"a file NumPy cannot read ({exc})"
+        )
 
 
 def array_of(path, arrays, name, shape):

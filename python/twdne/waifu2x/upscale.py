@@ -31,7 +31,7 @@ def upscale_once(net, image, tile, batch, min_tile, device):
         try:
             y = upscale_tiled(net, x, tile, batch)  # [3, 2H, 2W]
             return to_uint8(y)
-        except Exception as exc:  # noqa: BLE001 - only out-of-memory is retried
+        except Exception as exc:
             if not is_out_of_memory(exc):
                 raise
             release_memory(device)

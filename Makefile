@@ -1,0 +1,33 @@
+# twdne: make faces | make test | make bench. Variables: OUT, CONFIG, DEVICES, PYTHON.
+OUT ?= data/out/demo
+CONFIG ?= data/twdne.config.json
+DEVICES ?= auto
+PYTHON ?= /usr/bin/python3
+export PYTHON
+
+TWDNE := npx --no-install twdne
+
+.PHONY: faces test test-ts test-py typecheck format lint bench
+
+faces:
+	$(TWDNE) faces --config $(CONFIG) --out $(OUT) --devices $(DEVICES)
+
+test: typecheck test-py test-ts
+
+test-ts:
+	npx --no-install tap
+
+test-py:
+	cd python && $(PYTHON) -m pytest -q
+
+typecheck:
+	npx --no-install tsc --noEmit -p .
+
+format:
+	npx --no-install prettier --write pipeline test bench site
+
+lint:
+	npx --no-install prettier --check pipeline test bench
+
+bench:
+	npx --no-install tsx bench/pool-overhead.ts
