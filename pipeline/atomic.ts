@@ -1,4 +1,5 @@
 // Atomic file writes: a temporary name in the same folder, then rename.
+import crypto from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";
 
@@ -17,7 +18,7 @@ export async function writeFileAtomic(
   file: string,
   data: string | Uint8Array,
 ): Promise<void> {
-  const temp = tempPathFor(file);
+  const temp = `${tempPathFor(file)}-${crypto.randomBytes(4).toString("hex")}`;
   await fs.mkdir(path.dirname(file), { recursive: true });
   try {
     await fs.writeFile(temp, data);

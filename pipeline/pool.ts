@@ -1,6 +1,8 @@
 // The worker pool: long-lived sidecars, one shared queue, retries, and out-of-memory halving.
+import { formatIdList } from "./ids.ts";
 import {
   ModelLoadError,
+  type Answer,
   Sidecar,
   SidecarExit,
   type ItemResult,
@@ -36,6 +38,8 @@ export interface PoolOptions<I extends PoolItem> {
   /** How many times a worker process may be restarted in all. */
   maxRestarts?: number;
   log?: (line: string) => void;
+  /** Log every request and its answer time. */
+  verbose?: boolean;
 }
 
 interface Batch<I> {
@@ -192,7 +196,9 @@ export class Pool<I extends PoolItem> {
     let answer;
     try {
       await (this.prepared ??= this.options.prepare?.());
+      const started = Date.now();
       answer = await sidecar.request(op, batch.items.map(toRequest), params);
+      if (this.options.verbose) this.logRequest(status, batch, answer, started);
     } catch (error) {
       if (!(error instanceof SidecarExit)) throw error;
       await this.options.onDiscard?.(batch.items);
@@ -217,6 +223,25 @@ export class Pool<I extends PoolItem> {
       this.shrink(batch, status, answer.error.message);
     else this.retry(batch.items, batch.attempts, answer.error.message);
     return true;
+  }
+
+  private logRequest(
+    status: WorkerStatus,
+    batch: Batch<I>,
+    answer: Answer,
+    started: number,
+  ): void {
+    const ids = formatIdList(
+      batch.items.map((item) => item.id),
+      4,
+    );
+    const outcome = answer.ok
+      ? "ok"
+      : `${answer.error.kind}: ${answer.error.message}`;
+    const attempt = batch.attempts ? `, attempt ${batch.attempts + 1}` : "";
+    this.options.log?.(
+      `${status.label}: ${this.options.op} ${ids}${attempt} -> ${outcome} in ${Date.now() - started} ms`,
+    );
   }
 
   // Out of memory: split the batch in halves and remember the smaller size for this worker.

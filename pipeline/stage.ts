@@ -10,9 +10,15 @@ import {
   readManifest,
   type ManifestEntry,
 } from "./manifest.ts";
-import { Pool, type Rejections } from "./pool.ts";
+import {
+  Pool,
+  type PoolOptions,
+  type PoolOutcome,
+  type Rejections,
+  type WorkerStatus,
+} from "./pool.ts";
 import { Progress } from "./progress.ts";
-import { planResume } from "./resume.ts";
+import { mapLimit, planResume } from "./resume.ts";
 import { settingsKey } from "./settings-key.ts";
 import type { Device, ItemResult, SidecarSpec } from "./sidecar.ts";
 
@@ -32,7 +38,8 @@ export interface StageOptions {
   outDir: string;
   format: OutputFormat;
   jobs: Job[];
-  sidecar: { kind: string; model: string; options?: Record<string, unknown> };
+  /** The sidecar model; required unless `local` makes the outputs. */
+  sidecar?: { kind: string; model: string; options?: Record<string, unknown> };
   op: string;
   params: Record<string, unknown>;
   devices: Device[];
@@ -53,6 +60,8 @@ export interface StageOptions {
     final: string,
   ) => Promise<void>;
   decode?: (file: string) => Promise<void>;
+  /** Makes outputs in this process instead of in sidecars; `sidecar`, `op` and `devices` are then unused. */
+  local?: LocalExecutor;
   /** Receives stdout data lines (the dry-run plan). */
   print?: (line: string) => void;
   log?: (line: string) => void;
@@ -67,6 +76,19 @@ export interface StageSummary {
   interrupted: boolean;
   seconds: number;
   info?: Record<string, unknown>;
+}
+
+/** Work done in the orchestrator itself (resizing with sharp, or an external program). */
+export interface LocalExecutor {
+  /** Shown in progress and recorded as the worker, e.g. "lanczos". */
+  label: string;
+  /** Items in flight at once. */
+  concurrency: number;
+  /** Makes one item; an error result or a rejection is retried like a sidecar item error. */
+  run: (
+    request: Record<string, unknown> & { id: number; out: string },
+    signal: AbortSignal,
+  ) => Promise<ItemResult>;
 }
 
 interface KeyedJob extends Job {
@@ -130,11 +152,9 @@ async function runPool(
 ): Promise<StageSummary> {
   const finalPath = (job: Job) => path.join(options.outDir, job.file);
 
-  const pool: Pool<KeyedJob> = new Pool({
-    specs: sidecarSpecs(options),
-    op: options.op,
-    params: options.params,
+  const hooks: PoolHooks<KeyedJob> = {
     maxAttempts: options.maxAttempts,
+    verbose: options.verbose,
     log,
     prepare: async () => {
       const dirs = dirsOf(options.outDir, todo);
@@ -162,7 +182,15 @@ async function runPool(
         items.map((job) => fs.rm(tempPathFor(finalPath(job)), { force: true })),
       );
     },
-  });
+  };
+  const pool: Runner<KeyedJob> = options.local
+    ? new LocalPool(options.local, hooks)
+    : new Pool({
+        ...hooks,
+        specs: sidecarSpecs(options),
+        op: options.op,
+        params: options.params,
+      });
   const progress = new Progress({
     stage: options.stage,
     total: todo.length,
@@ -202,28 +230,32 @@ async function finishBatch(
   const rejected: Rejections = new Map();
   const entries: ManifestEntry[] = [];
   const resultById = new Map(results.map((result) => [result.id, result]));
-  for (const job of items) {
+  const time = new Date().toISOString();
+  const finished = await mapLimit(items, 16, async (job) => {
     const final = path.join(options.outDir, job.file);
     const temp = tempPathFor(final);
     const result = resultById.get(job.id);
     const problem = await finishOne(options, job, result, temp, final);
-    if (problem) {
-      rejected.set(job.id, problem);
-      await fs.rm(temp, { force: true });
-      continue;
+    if (problem) await fs.rm(temp, { force: true });
+    return problem ?? (await fs.stat(final)).size;
+  });
+  items.forEach((job, index) => {
+    const outcome = finished[index];
+    if (typeof outcome === "string") {
+      rejected.set(job.id, outcome);
+      return;
     }
-    const { size } = await fs.stat(final);
     entries.push({
       id: job.id,
       file: job.file,
-      bytes: size,
+      bytes: outcome,
       key: job.key,
       ...job.settings,
       model_kind: info?.kind,
       worker,
-      time: new Date().toISOString(),
+      time,
     });
-  }
+  });
   return { rejected, entries };
 }
 
@@ -250,14 +282,104 @@ async function finishOne(
   }
 }
 
+type PoolHooks<I extends { id: number }> = Omit<
+  PoolOptions<I>,
+  "specs" | "op" | "params"
+>;
+
+/** What runPool needs of a pool of workers, sidecar or local. */
+interface Runner<I> {
+  readonly workers: WorkerStatus[];
+  run(batches: I[][]): Promise<PoolOutcome>;
+  stop(): void;
+  infoOf(): Record<string, unknown> | undefined;
+}
+
+/**
+ * Runs items through a LocalExecutor, `concurrency` at a time, with the same
+ * hooks, retries and failure reporting as the sidecar pool.
+ */
+class LocalPool<I extends { id: number }> implements Runner<I> {
+  readonly workers: WorkerStatus[];
+  private queue: { item: I; attempts: number }[] = [];
+  private failures = new Map<number, string>();
+  private abort = new AbortController();
+
+  constructor(
+    private readonly executor: LocalExecutor,
+    private readonly hooks: PoolHooks<I>,
+  ) {
+    this.workers = Array.from({ length: executor.concurrency }, (_, n) => ({
+      label:
+        executor.concurrency > 1 ? `${executor.label}#${n}` : executor.label,
+      state: "idle" as const,
+      batchSize: 0,
+      done: 0,
+    }));
+  }
+
+  async run(batches: I[][]): Promise<PoolOutcome> {
+    this.queue = batches.flat().map((item) => ({ item, attempts: 0 }));
+    await this.hooks.prepare?.();
+    await Promise.all(this.workers.map((status) => this.loop(status)));
+    return {
+      failures: this.failures,
+      interrupted: this.abort.signal.aborted,
+      info: this.infoOf(),
+    };
+  }
+
+  stop(): void {
+    this.abort.abort();
+  }
+
+  infoOf(): { kind: string } {
+    return { kind: this.executor.label };
+  }
+
+  // One lane: take an item, make it, hand the result to the stage, retry what it rejects.
+  private async loop(status: WorkerStatus): Promise<void> {
+    for (;;) {
+      const next = this.queue.shift();
+      if (!next || this.abort.signal.aborted) break;
+      status.state = "busy";
+      status.batchSize = 1;
+      const request = this.hooks.toRequest(next.item) as Parameters<
+        LocalExecutor["run"]
+      >[0];
+      const result = await this.executor
+        .run(request, this.abort.signal)
+        .catch((error: Error) => ({ id: next.item.id, error: error.message }));
+      const rejected = this.abort.signal.aborted
+        ? new Map([[next.item.id, "interrupted"]])
+        : await this.hooks.onResults([next.item], [result], status.label);
+      status.state = "idle";
+      const cause = rejected.get(next.item.id);
+      if (cause === undefined) {
+        status.done++;
+        continue;
+      }
+      await this.hooks.onDiscard?.([next.item]);
+      if (this.abort.signal.aborted) break;
+      if (next.attempts + 1 >= this.hooks.maxAttempts)
+        this.failures.set(next.item.id, cause);
+      else this.queue.push({ item: next.item, attempts: next.attempts + 1 });
+    }
+    status.state = "dead";
+  }
+}
+
 function sidecarSpecs(options: StageOptions): SidecarSpec[] {
+  const sidecar = options.sidecar;
+  if (!sidecar)
+    throw new Error(`${options.stage}: no sidecar and no local executor`);
   const specs: SidecarSpec[] = [];
   for (const device of options.devices) {
     for (let n = 0; n < options.workersPerDevice; n++) {
       const label =
         options.workersPerDevice > 1 ? `${device.name}#${n}` : device.name;
       specs.push({
-        ...options.sidecar,
+        ...sidecar,
         device,
         label,
         threads: options.threads,

@@ -8,7 +8,12 @@ const MAX_ATTEMPTS = 8; // ids tried for one cell before it keeps what it has
  * A decoded face whose id is not in `avoid` when possible, or null when every try failed.
  * Each id is held in `claimed` while it loads, so faces loading side by side differ.
  */
-export async function loadFace(config, avoid, attempts = MAX_ATTEMPTS, claimed = new Set()) {
+export async function loadFace(
+  config,
+  avoid,
+  attempts = MAX_ATTEMPTS,
+  claimed = new Set(),
+) {
   const tried = new Set(avoid);
   for (let attempt = 0; attempt < attempts; attempt++) {
     const id = randomId(config, new Set([...tried, ...claimed]));

@@ -12,7 +12,7 @@ import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { main } from "../pipeline/cli.ts";
 import { renderSite } from "../pipeline/site/render-site.ts";
-import { writeFileAtomic } from "../pipeline/site/write-file-atomic.ts";
+import { writeFileAtomic } from "../pipeline/atomic.ts";
 import { makeSiteFolder } from "./helpers/site-fixture.ts";
 
 // Runs the real CLI in this process, keeping what it writes to stdout and stderr.

@@ -6,7 +6,7 @@ import fg from "fast-glob";
 import { badInput } from "../errors.ts";
 import { findIds } from "./find-ids.ts";
 import { toRanges, type IdRange } from "./id-ranges.ts";
-import { writeFileAtomic } from "./write-file-atomic.ts";
+import { writeFileAtomic } from "../atomic.ts";
 
 /** Where the page sources live in this checkout. */
 export const SOURCES = fileURLToPath(new URL("../../site/", import.meta.url));
