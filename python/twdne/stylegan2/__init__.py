@@ -4,4 +4,4 @@ from .load_network import load_network
 from .network import Generator
 from .noise import NOISE_MODES, noise_inputs
 
-__all__ = ["Generator", "NOISE_MODES", "load_network", "noise_inputs"]
+__all__ = ["NOISE_MODES", "Generator", "load_network", "noise_inputs"]

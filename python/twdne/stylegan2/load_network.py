@@ -12,15 +12,15 @@ def load_network(path):
     """(Generator on CPU in eval mode, info dict) for a network pickle; nothing in it is run."""
     data = load_pickle(path)
     if is_snapshot(data):
-        G, kwargs = load_snapshot(path, data)
+        G, _ = load_snapshot(path, data)
         fmt, extra = "stylegan2-ada-pytorch", {}
     elif is_tf_pickle(data):
-        G, kwargs = load_tf_pickle(path, data)
+        G, _ = load_tf_pickle(path, data)
         static = data[2].state.get("static_kwargs") or {}
         fmt, extra = "stylegan2-tf", {"tf_truncation_cutoff": static.get("truncation_cutoff")}
     else:
         raise ModelFileError(path, FORMATS, describe_object(data))
-    return G, {"format": fmt, **network_info(G, kwargs), **extra}
+    return G, {"format": fmt, **network_info(G), **extra}
 
 
 def describe_object(data):
@@ -35,10 +35,11 @@ def describe_object(data):
     return f"a pickled {type(data).__name__}"
 
 
-def network_info(G, kwargs):
+def network_info(G):
     """The facts `twdne inspect` prints: sizes, layers and which resolutions run in float16."""
     synthesis = G.synthesis
     fp16 = [block.resolution for block in synthesis.blocks() if block.use_fp16]
+    conv_clamp = synthesis.b4.conv1.conv_clamp
     return {
         "resolution": G.img_resolution,
         "img_channels": G.img_channels,
@@ -47,10 +48,10 @@ def network_info(G, kwargs):
         "c_dim": G.c_dim,
         "mapping_layers": G.mapping.num_layers,
         "num_ws": G.num_ws,
-        "num_fp16_res": kwargs["synthesis_kwargs"].get("num_fp16_res", 0),
+        "num_fp16_res": len(fp16),
         "fp16_resolutions": fp16,
         "channels": {str(res): ch for res, ch in synthesis.channels.items()},
-        "conv_clamp": kwargs["synthesis_kwargs"].get("conv_clamp"),
+        "conv_clamp": conv_clamp,
         "parameters": sum(t.numel() for n, t in G.named_buffers() if is_weight(n)),
     }
 

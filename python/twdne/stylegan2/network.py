@@ -76,7 +76,9 @@ class MappingNetwork(torch.nn.Module):
             if truncation_cutoff is None:
                 ws = self.w_avg.lerp(ws, truncation_psi)
             else:
-                ws[:, :truncation_cutoff] = self.w_avg.lerp(ws[:, :truncation_cutoff], truncation_psi)
+                ws[:, :truncation_cutoff] = self.w_avg.lerp(
+                    ws[:, :truncation_cutoff], truncation_psi
+                )
         return ws
 
 
@@ -104,7 +106,9 @@ class SynthesisLayer(torch.nn.Module):
             noise = noise * self.noise_strength
         else:
             noise = None
-        x = modulated_conv2d(x, self.weight, styles, noise, self.up, self.padding, self.resample_filter)
+        x = modulated_conv2d(
+            x, self.weight, styles, noise, self.up, self.padding, self.resample_filter
+        )
         gain = ACT_GAIN[self.activation]
         return bias_act(x, self.bias.to(x.dtype), self.activation, gain, self.conv_clamp)
 
@@ -151,7 +155,7 @@ class SynthesisBlock(torch.nn.Module):
     def layers(self):
         return [self.conv1] if self.in_channels == 0 else [self.conv0, self.conv1]
 
-    def forward(self, x, img, ws, noises, fp16=True):
+    def forward(self, x, img, ws, noises, fp16=False):
         """ws [N,num_conv+1,w_dim]; noises: one entry per conv layer (see twdne noise)."""
         dtype = torch.float16 if self.use_fp16 and fp16 else torch.float32
         if self.in_channels == 0:
@@ -184,7 +188,9 @@ class SynthesisNetwork(torch.nn.Module):
         self.w_dim, self.img_resolution, self.img_channels = w_dim, img_resolution, img_channels
         log2 = int(np.log2(img_resolution))
         self.block_resolutions = [2**i for i in range(2, log2 + 1)]
-        self.channels = {res: min(channel_base // res, channel_max) for res in self.block_resolutions}
+        self.channels = {
+            res: min(channel_base // res, channel_max) for res in self.block_resolutions
+        }
         fp16_resolution = max(2 ** (log2 + 1 - num_fp16_res), 8)
         self.num_ws = 0
         for res in self.block_resolutions:
@@ -202,7 +208,7 @@ class SynthesisNetwork(torch.nn.Module):
         """Every SynthesisLayer in forward order: b4.conv1, b8.conv0, b8.conv1, ..."""
         return [layer for block in self.blocks() for layer in block.layers()]
 
-    def forward(self, ws, noises, fp16=True):
+    def forward(self, ws, noises, fp16=False):
         """ws [N,num_ws,w_dim]; noises: one per noise_layers() entry. Returns [N,C,H,W] float32."""
         ws = ws.to(torch.float32)
         x = img = None
@@ -229,6 +235,6 @@ class Generator(torch.nn.Module):
         self.num_ws = self.synthesis.num_ws
         self.mapping = MappingNetwork(z_dim, c_dim, w_dim, self.num_ws, **(mapping_kwargs or {}))
 
-    def forward(self, z, c, noises, truncation_psi=1.0, truncation_cutoff=None, fp16=True):
+    def forward(self, z, c, noises, truncation_psi=1.0, truncation_cutoff=None, fp16=False):
         ws = self.mapping(z, c, truncation_psi, truncation_cutoff)
         return self.synthesis(ws, noises, fp16)

@@ -95,7 +95,7 @@ def conv2d_resample(x, w, f=None, up=1, padding=0, groups=1):
 def modulated_conv2d(x, weight, styles, noise=None, up=1, padding=0, f=None, demodulate=True):
     """Style-modulated convolution; fused (one grouped conv) unless x is float16 and N > 1."""
     n = x.shape[0]
-    out_channels, in_channels, kh, kw = weight.shape
+    _, in_channels, kh, kw = weight.shape
 
     # Keep float16 activations in range before modulation.
     if x.dtype == torch.float16 and demodulate:

@@ -77,10 +77,10 @@ class TFNetworkRecord(metaclass=FrozenType):
 class Allowed:
     """One allow-listed callable: immutable, so a BUILD opcode cannot retarget it."""
 
-    __slots__ = ("name", "function", "path")
+    __slots__ = ("function", "name", "path")
 
     def __init__(self, name, function, path):
-        for slot, value in zip(self.__slots__, (name, function, path)):
+        for slot, value in (("name", name), ("function", function), ("path", path)):
             object.__setattr__(self, slot, value)
 
     def __setattr__(self, name, value):
@@ -115,9 +115,10 @@ class SafeUnpickler(pickle.Unpickler):
 
 def load_pickle(path):
     """The unpickled object of a network file, built from stand-ins; raises ModelFileError."""
-    data = open(path, "rb").read()
-    if not data.startswith(b"\x80"):
-        raise ModelFileError(path, "a network pickle (first byte 0x80)", describe_head(data))
+    with open(path, "rb") as handle:
+        data = handle.read()
+    if not data or data[:1] not in PICKLE_STARTS or data.startswith(b"\x89PNG"):
+        raise ModelFileError(path, "a network pickle", describe_head(data))
     try:
         return SafeUnpickler(io.BytesIO(data), path).load()
     except ModelFileError:
@@ -125,10 +126,16 @@ def load_pickle(path):
     except (EOFError, pickle.UnpicklingError) as exc:
         if isinstance(exc, EOFError) or "truncated" in str(exc):
             raise ModelFileError(path, "a complete network pickle", "a truncated pickle") from None
-        raise ModelFileError(path, "a readable network pickle", f"a broken pickle ({exc})") from None
+        raise ModelFileError(
+            path, "a readable network pickle", f"a broken pickle ({exc})"
+        ) from None
     except Exception as exc:  # noqa: BLE001 - any malformed stream is one bad-file message
         received = f"a pickle that fails to load ({type(exc).__name__}: {exc})"
         raise ModelFileError(path, "a readable network pickle", received) from None
+
+
+# First opcodes of a pickle: PROTO (protocol 2+), or what protocol 0/1 streams open with.
+PICKLE_STARTS = {bytes([c]) for c in b"\x80c(]})NSVIFLKJMXGUTq"}
 
 
 def describe_head(data):
@@ -225,7 +232,9 @@ class NumericArrayBuilder:
 
     def __setstate__(self, state):
         if not isinstance(state, tuple) or len(state) != 5:
-            raise pickle.UnpicklingError("an ndarray state must be (version, shape, dtype, f, data)")
+            raise pickle.UnpicklingError(
+                "an ndarray state must be (version, shape, dtype, f, data)"
+            )
         _, shape, dtype, fortran, raw = state
         if not isinstance(dtype, np.dtype) or dtype.kind not in NUMERIC_KINDS or dtype.hasobject:
             raise pickle.UnpicklingError("an ndarray of a non-numeric dtype")

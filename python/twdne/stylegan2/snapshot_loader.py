@@ -118,4 +118,6 @@ def copy_tensors(path, G, record):
         tensor.copy_(value.to(tensor.dtype))
     if stored:
         extra = sorted(stored)[:5]
-        raise ModelFileError(path, "only StyleGAN2 skip-generator tensors", f"extra tensors {extra}")
+        raise ModelFileError(
+            path, "only StyleGAN2 skip-generator tensors", f"extra tensors {extra}"
+        )

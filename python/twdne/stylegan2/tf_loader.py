@@ -59,7 +59,9 @@ def load_tf_pickle(path, data):
     """(Generator, kwargs) from the Gs network of a (G, D, Gs) TF pickle."""
     gs = data[2].state
     if gs.get("version", 0) < 4:
-        raise ModelFileError(path, "a TF network pickle of version 4 or later", f"version {gs.get('version')}")
+        raise ModelFileError(
+            path, "a TF network pickle of version 4 or later", f"version {gs.get('version')}"
+        )
     variables = collect_variables(path, data[2])
     kwargs = generator_kwargs(path, gs.get("static_kwargs") or {}, variables)
     G = Generator(**kwargs)
@@ -84,13 +86,17 @@ def collect_variables(path, net, prefix=""):
         found[prefix + name] = as_array(path, prefix + name, value)
     for name, component in (net.state.get("components") or {}).items():
         if not isinstance(component, TFNetworkRecord):
-            raise ModelFileError(path, f"a TF network as component {name}", type(component).__name__)
+            raise ModelFileError(
+                path, f"a TF network as component {name}", type(component).__name__
+            )
         found.update(collect_variables(path, component, f"{prefix}{name}/"))
     return found
 
 
 def generator_kwargs(path, static_kwargs, variables):
-    unknown = sorted(set(static_kwargs) - set(TF_KWARGS) - TF_IGNORED - {"fmap_base", "architecture"})
+    unknown = sorted(
+        set(static_kwargs) - set(TF_KWARGS) - TF_IGNORED - {"fmap_base", "architecture"}
+    )
     if unknown:
         raise ModelFileError(path, "StyleGAN2 TF static_kwargs", f"unknown kwargs {unknown}")
     architecture = static_kwargs.get("architecture", "skip")
@@ -163,7 +169,9 @@ def fill_from_tf(path, G, variables):
     for name, tensor in G.named_buffers():
         source = tf_source(name)
         if source is None:
-            raise ModelFileError(path, "a known StyleGAN2 generator layout", f"no TF source for {name}")
+            raise ModelFileError(
+                path, "a known StyleGAN2 generator layout", f"no TF source for {name}"
+            )
         tf_name, how = source
         if how == "skip":
             continue

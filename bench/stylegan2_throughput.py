@@ -1,0 +1,174 @@
+"""StyleGAN2 throughput: the batched sidecar path against the official one-image-per-call loop.
+
+A 512px config-f-sized generator (z=w=512, 8 mapping layers, channel_base 32768, channel_max
+512) with random weights, built from twdne's modules. Both paths run in the same process, and
+the machine's conv FLOP/s is measured too, so every figure is a ratio:
+
+    /usr/bin/python3 bench/stylegan2_throughput.py [--full] [--batch N] [--images N]
+
+--quick (the default) times a few images per side; on CUDA the sizes grow on their own.
+"""
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python"))
+
+from twdne.models.stylegan2 import StyleGAN2Generator
+from twdne.seeds import z_from_seed
+from twdne.stylegan2 import Generator
+
+DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
+CONFIG_F_512 = {
+    "z_dim": 512,
+    "c_dim": 0,
+    "w_dim": 512,
+    "img_resolution": 512,
+    "img_channels": 3,
+    "mapping_kwargs": {"num_layers": 8},
+    "synthesis_kwargs": {
+        "channel_base": 32768,
+        "channel_max": 512,
+        "num_fp16_res": 4,
+        "conv_clamp": 256,
+    },
+}
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", default=True, help="a few images (default)")
+    parser.add_argument("--full", action="store_true", help="more images per side")
+    parser.add_argument("--batch", type=int, default=0, help="batch size of the batched path")
+    parser.add_argument("--images", type=int, default=0, help="images per side")
+    return parser.parse_args()
+
+
+def sync():
+    if DEVICE == "cuda":
+        torch.cuda.synchronize()
+
+
+def timed(fn):
+    sync()
+    start = time.perf_counter()
+    fn()
+    sync()
+    return time.perf_counter() - start
+
+
+def random_generator():
+    """Config-f weights at the scale training leaves them (unit normal, noise strength 0.1)."""
+    G = Generator(**CONFIG_F_512).eval().requires_grad_(False)
+    torch.manual_seed(0)
+    for name, tensor in G.named_buffers():
+        if name.endswith(("weight", "const", "noise_const")):
+            tensor.normal_()
+        elif name.endswith("affine.bias"):
+            tensor.fill_(1)
+        elif name.endswith("noise_strength"):
+            tensor.fill_(0.1)
+    return G.to(DEVICE)
+
+
+def conv_flops_per_second():
+    """FLOP/s of a large 512->512 3x3 conv2d, the shape that dominates the generator."""
+    batch, size = (16, 64) if DEVICE == "cuda" else (2, 32)
+    x = torch.randn(batch, 512, size, size, device=DEVICE)
+    w = torch.randn(512, 512, 3, 3, device=DEVICE)
+    F.conv2d(x, w, padding=1)
+    seconds = min(timed(lambda: F.conv2d(x, w, padding=1)) for _ in range(3))
+    return 2 * batch * 512 * 512 * 9 * size * size / seconds
+
+
+def generator_flops(G):
+    """FLOPs of one image: convolutions, FIR filters, affines and mapping, counted analytically."""
+    flops = sum(2 * fc.weight.numel() for fc in G.mapping.modules() if hasattr(fc, "bias_gain"))
+    for block in G.synthesis.blocks():
+        res = block.resolution
+        for layer in [*block.layers(), block.torgb]:
+            out_channels, in_channels, k, _ = layer.weight.shape
+            flops += 2 * out_channels * in_channels * k * k * res * res  # the convolution
+            flops += 2 * layer.affine.weight.numel()  # the style affine
+            if getattr(layer, "up", 1) == 2:
+                flops += 2 * 16 * out_channels * res * res  # 4x4 FIR after the transpose conv
+        if block.in_channels:
+            flops += 2 * 16 * 3 * res * res  # upsampling the skip image
+    return flops
+
+
+def per_image_loop(G, seeds, psi, fp16=False):
+    """The official generate.py pattern: z per seed, one G call per image."""
+    layers = G.synthesis.noise_layers()
+    for seed in seeds:
+        z = torch.from_numpy(z_from_seed(seed, G.z_dim)).to(DEVICE)
+        noises = [layer.noise_const for layer in layers]
+        with torch.no_grad():
+            G(z, None, noises, psi, fp16=fp16).cpu()
+
+
+def main():
+    args = parse_args()
+    quick = not args.full
+    if DEVICE == "cuda":
+        batch, count = args.batch or 16, args.images or (64 if quick else 256)
+    else:
+        batch, count = args.batch or 2, args.images or (2 if quick else 8)
+    torch.backends.cudnn.benchmark = DEVICE == "cuda"
+    G = random_generator()
+    model = StyleGAN2Generator.from_generator(G, DEVICE)
+    threads = torch.get_num_threads()
+    print(
+        f"device {DEVICE} ({torch.cuda.get_device_name() if DEVICE == 'cuda' else f'{threads} threads'})"
+    )
+    print(
+        f"network 512px config-f, {count_weights(G)} weights, fp16 {model.fp16}"
+    )
+
+    # Warm up both paths once (allocator, cudnn autotune), then time each.
+    seeds = list(range(count))
+    model.images(seeds[:batch], 0.7, {})
+    per_image_loop(G, seeds[:1], 0.7, model.fp16)
+    batched = timed(
+        lambda: [model.images(seeds[i : i + batch], 0.7, {}) for i in range(0, count, batch)]
+    )
+    looped = timed(lambda: per_image_loop(G, seeds, 0.7, model.fp16))
+
+    # Report rates, the ratio, and the share of the machine's conv throughput.
+    conv_rate = conv_flops_per_second()
+    flops = generator_flops(G)
+    batched_rate, looped_rate = count / batched, count / looped
+    print(f"batched images() path, batch {batch}: {batched_rate:.3f} images/s ({count} images)")
+    print(f"one-image-per-call loop:        {looped_rate:.3f} images/s ({count} images)")
+    print(f"ratio batched / per-image: {batched_rate / looped_rate:.2f}x")
+    print(
+        f"generator: {flops / 1e9:.1f} GFLOP per image; conv2d reference {conv_rate / 1e9:.1f} GFLOP/s"
+    )
+    print(
+        f"achieved: batched {batched_rate * flops / conv_rate:.1%}, per-image {looped_rate * flops / conv_rate:.1%} of conv FLOP/s"
+    )
+    print(limits(batched_rate * flops / conv_rate, model.fp16))
+
+
+def count_weights(G):
+    return sum(
+        t.numel() for name, t in G.named_buffers() if name.endswith(("weight", "bias", "const"))
+    )
+
+
+def limits(fraction, fp16):
+    """One line on what bounds the batched path, judged from the achieved conv fraction."""
+    if DEVICE == "cpu":
+        return (f"limit: CPU convolution throughput ({fraction:.0%} of the reference conv); "
+                "the 512px layers (FIR filters, grouped/transposed convs) run below the dense-conv peak")  # fmt: skip
+    return (f"limit: {'float16' if fp16 else 'float32'} convolution on the GPU at {fraction:.0%} of the "
+            "reference conv; per-layer launches and FIR filters are the rest")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
