@@ -44,17 +44,21 @@ def test_filtered_distribution_matches_golden(case):
     assert torch.allclose(probs[ids], torch.tensor(expected), atol=1e-6)
     if "min_kept_logit" in case:
         # the golden file gives the raw (unscaled) logit of the least likely kept token
-        assert STORY_LOGITS[probs > 0].min().item() == pytest.approx(case["min_kept_logit"], abs=1e-5)
+        assert STORY_LOGITS[probs > 0].min().item() == pytest.approx(
+            case["min_kept_logit"], abs=1e-5
+        )
 
 
 def test_top_p_conventions_differ_by_the_crossing_token():
     hf = distribution(STORY_LOGITS[None], SampleSettings(top_k=40, top_p=0.5))[0]
-    openai = distribution(STORY_LOGITS[None], SampleSettings(top_k=40, top_p=0.5, top_p_style="openai"))[0]
+    openai = distribution(
+        STORY_LOGITS[None], SampleSettings(top_k=40, top_p=0.5, top_p_style="openai")
+    )[0]
     assert int((hf > 0).sum()) == int((openai > 0).sum()) + 1
 
 
 def sample(model, prompts, seeds, **settings):
-    config = dict(temperature=1.0, top_k=40, max_new_tokens=12, stop_at_eot=False)
+    config = {"temperature": 1.0, "top_k": 40, "max_new_tokens": 12, "stop_at_eot": False}
     return generate(model, prompts, seeds, SampleSettings(**{**config, **settings}), EOT)
 
 
@@ -75,7 +79,12 @@ def test_cache_and_no_cache_sample_the_same(model):
     prompts = [p["prompt_ids"] for p in GOLDEN["prompts"][:3]]
     cached = sample(model, prompts, [1, 2, 3], top_p=0.9)
     recomputed = generate(
-        model, prompts, [1, 2, 3], SampleSettings(top_k=40, top_p=0.9, max_new_tokens=12, stop_at_eot=False), EOT, use_cache=False
+        model,
+        prompts,
+        [1, 2, 3],
+        SampleSettings(top_k=40, top_p=0.9, max_new_tokens=12, stop_at_eot=False),
+        EOT,
+        use_cache=False,
     )
     assert [r["ids"] for r in cached] == [r["ids"] for r in recomputed]
 

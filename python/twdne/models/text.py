@@ -60,7 +60,9 @@ class TextModel(Model):
         for start in range(0, len(valid), size):
             group = valid[start : start + size]
             prompts = [items[index]["prompt"] for index in group]
-            outputs = self.sample_batch(prompts, [items[index]["seed"] for index in group], settings)
+            outputs = self.sample_batch(
+                prompts, [items[index]["seed"] for index in group], settings
+            )
             for index, output in zip(group, outputs):
                 results[index] = result_of(items[index]["id"], output)
         return results
@@ -76,7 +78,10 @@ def item_error(item):
     if not isinstance(item, dict) or "id" not in item:
         raise RequestError(f"items: expected objects with an id, received {item!r}")
     if not isinstance(item.get("prompt"), str):
-        return {"id": item["id"], "error": f"prompt: expected a string, received {item.get('prompt')!r}"}
+        return {
+            "id": item["id"],
+            "error": f"prompt: expected a string, received {item.get('prompt')!r}",
+        }
     seed = item.get("seed")
     if not isinstance(seed, int) or isinstance(seed, bool):
         return {"id": item["id"], "error": f"seed: expected an integer, received {seed!r}"}
@@ -100,9 +105,12 @@ class GPT2TextModel(TextModel):
             raise ModelFileError(
                 Path(self.vocab_folder) / "encoder.json",
                 f"at most {self.model.config.n_vocab} tokens including <|endoftext|>",
-                f"{self.tokenizer.vocab_size} tokens" + ("" if self.tokenizer.eot_id is not None else " without <|endoftext|>"),
+                f"{self.tokenizer.vocab_size} tokens"
+                + ("" if self.tokenizer.eot_id is not None else " without <|endoftext|>"),
             )
-        self.eot_special = option_choice(self.options, "eot_in_prompt", ("text", "special")) == "special"
+        self.eot_special = (
+            option_choice(self.options, "eot_in_prompt", ("text", "special")) == "special"
+        )
 
     @property
     def eot_bias(self):
@@ -132,7 +140,11 @@ class GPT2TextModel(TextModel):
         ids = [self.tokenizer.encode(p, eot_is_special=self.eot_special) or [eot] for p in prompts]
         outputs = generate(self.model, ids, seeds, settings, eot)
         return [
-            {"text": self.tokenizer.decode(o["ids"]), "stop": o["stop"], "new_tokens": len(o["ids"])}
+            {
+                "text": self.tokenizer.decode(o["ids"]),
+                "stop": o["stop"],
+                "new_tokens": len(o["ids"]),
+            }
             for o in outputs
         ]
 
@@ -143,10 +155,14 @@ def vocab_folder(model_path, option):
     if (folder / "encoder.json").is_file() and (folder / "vocab.bpe").is_file():
         return folder
     if option:
-        raise ModelFileError(folder, "options.vocab: a folder with encoder.json and vocab.bpe", "a folder without them")
+        raise ModelFileError(
+            folder,
+            "options.vocab: a folder with encoder.json and vocab.bpe",
+            "a folder without them",
+        )
     raise ModelFileError(
         folder,
-        "encoder.json and vocab.bpe in the model folder, or options.vocab naming a folder with them",
+        "encoder.json and vocab.bpe in the model folder, or options.vocab naming a folder of them",
         "neither",
     )
 
@@ -154,7 +170,9 @@ def vocab_folder(model_path, option):
 def option_choice(options, name, choices):
     value = options.get(name, choices[0])
     if value not in choices:
-        raise RequestError(f"options.{name}: expected one of {', '.join(choices)}, received {value!r}")
+        raise RequestError(
+            f"options.{name}: expected one of {', '.join(choices)}, received {value!r}"
+        )
     return value
 
 

@@ -58,7 +58,8 @@ def char_class(ch):
 def pretokenize(text):
     """GPT-2's chunks of `text`, as its regular expression would find them.
 
-    The pattern is  's|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+
+    The pattern is
+        's|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+
     tried left to right at each position; each branch is a function returning the match end.
     """
     classes = [char_class(ch) for ch in text]

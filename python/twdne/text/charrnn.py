@@ -62,9 +62,17 @@ class CharRNN:
             wanted[f"cell_{n} bias"] = (tuple(bias.shape), (4 * U,))
         for name, (got, expected) in wanted.items():
             if got != expected:
-                raise ModelFileError(self.folder / "manifest.json", f"{name} of shape {list(expected)}", f"shape {list(got)}")
+                raise ModelFileError(
+                    self.folder / "manifest.json",
+                    f"{name} of shape {list(expected)}",
+                    f"shape {list(got)}",
+                )
         if len(self.vocab) != V or sorted(self.vocab.values()) != list(range(V)):
-            raise ModelFileError(self.folder / "vocab.json", f"indexes 0..{V - 1} for the {V} embedding rows", f"{len(self.vocab)} characters")
+            raise ModelFileError(
+                self.folder / "vocab.json",
+                f"indexes 0..{V - 1} for the {V} embedding rows",
+                f"{len(self.vocab)} characters",
+            )
 
     def encode(self, text):
         """Indexes of the prompt's characters that the vocabulary has; the rest are dropped."""
@@ -108,7 +116,9 @@ class CharRNN:
         state = self.zero_state(len(primes))
         logits = torch.zeros(len(primes), self.vocab_size, device=self.device)  # [B,V]
         for t in range(width):
-            active = torch.tensor([t < len(p) for p in primes], device=self.device)[:, None]  # [B,1]
+            active = torch.tensor([t < len(p) for p in primes], device=self.device)[
+                :, None
+            ]  # [B,1]
             ids = torch.tensor([p[t] if t < len(p) else 0 for p in primes], device=self.device)
             step_logits, step_state = self.step(ids, state)
             logits = torch.where(active, step_logits, logits)
@@ -123,11 +133,17 @@ def read_vocab(path):
     try:
         vocab = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ModelFileError(path, "the char-RNN's vocab.json", "a path that does not exist") from None
+        raise ModelFileError(
+            path, "the char-RNN's vocab.json", "a path that does not exist"
+        ) from None
     except (ValueError, UnicodeDecodeError) as exc:
-        raise ModelFileError(path, "a JSON object of character -> index", f"unreadable JSON ({exc})")
+        raise ModelFileError(
+            path, "a JSON object of character -> index", f"unreadable JSON ({exc})"
+        )
     if not isinstance(vocab, dict) or not all(isinstance(i, int) for i in vocab.values()):
-        raise ModelFileError(path, "a JSON object of character -> index", f"a {type(vocab).__name__}")
+        raise ModelFileError(
+            path, "a JSON object of character -> index", f"a {type(vocab).__name__}"
+        )
     return vocab
 
 
@@ -137,7 +153,9 @@ def read_variables(folder):
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ModelFileError(manifest_path, "the char-RNN's manifest.json", "a path that does not exist") from None
+        raise ModelFileError(
+            manifest_path, "the char-RNN's manifest.json", "a path that does not exist"
+        ) from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise ModelFileError(manifest_path, "a JSON manifest", f"unreadable JSON ({exc})")
     variables = {}
@@ -154,7 +172,11 @@ def read_variables(folder):
         variables[name] = torch.from_numpy(np.fromfile(path, dtype="<f4").reshape(shape))
     missing = [n for n in ("embedding", "rnnlm/softmax_w", "rnnlm/softmax_b") if n not in variables]
     if missing:
-        raise ModelFileError(manifest_path, "embedding, rnnlm/softmax_w and rnnlm/softmax_b", f"no {', '.join(missing)}")
+        raise ModelFileError(
+            manifest_path,
+            "embedding, rnnlm/softmax_w and rnnlm/softmax_b",
+            f"no {', '.join(missing)}",
+        )
     return variables
 
 

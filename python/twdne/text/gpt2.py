@@ -8,11 +8,10 @@ context's.
 
 import math
 from dataclasses import dataclass
-from typing import Optional
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
+from torch import nn
 
 
 @dataclass
@@ -22,7 +21,7 @@ class GPT2Config:
     n_embd: int = 768  # width of the residual stream
     n_head: int = 12  # attention heads; n_embd / n_head per head
     n_layer: int = 12  # transformer blocks
-    n_inner: Optional[int] = None  # MLP width; None means 4 * n_embd
+    n_inner: int = 0  # MLP width; 0 means 4 * n_embd
     eps: float = 1e-5  # layer-norm epsilon
 
     @property
@@ -41,7 +40,9 @@ class KVCache:
     def __init__(self, config, batch, capacity, device, dtype):
         shape = (batch, config.n_head, capacity, config.n_embd // config.n_head)  # [B,H,S,D]
         self.keys = [torch.zeros(shape, device=device, dtype=dtype) for _ in range(config.n_layer)]
-        self.values = [torch.zeros(shape, device=device, dtype=dtype) for _ in range(config.n_layer)]
+        self.values = [
+            torch.zeros(shape, device=device, dtype=dtype) for _ in range(config.n_layer)
+        ]
         self.length = 0
         self.capacity = capacity
 

@@ -17,15 +17,22 @@ import re
 from pathlib import Path
 
 import torch
-import torch.nn as nn
+from torch import nn
 
 from ..errors import ModelFileError
 from .gpt2 import GPT2, GPT2Config
 from .model_folders import find_tf_index, gpt2_layout
 
 TANH_GELUS = ("gelu_new", "gelu_pytorch_tanh", "gelu_fast")
-CONV1D_WEIGHTS = ("attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight", "mlp.c_proj.weight")
-OPENAI_NAME = re.compile(r"^model/(wte|wpe|ln_f/[gb]|h(\d+)/(ln_1|ln_2|attn/c_attn|attn/c_proj|mlp/c_fc|mlp/c_proj)/([gbw]))$")
+CONV1D_WEIGHTS = (
+    "attn.c_attn.weight",
+    "attn.c_proj.weight",
+    "mlp.c_fc.weight",
+    "mlp.c_proj.weight",
+)
+OPENAI_NAME = re.compile(
+    r"^model/(wte|wpe|ln_f/[gb]|h(\d+)/(ln_1|ln_2|attn/c_attn|attn/c_proj|mlp/c_fc|mlp/c_proj)/([gbw]))$"
+)
 OPENAI_SUFFIX = {"g": "weight", "b": "bias", "w": "weight"}
 
 
@@ -60,7 +67,9 @@ def config_from_hf(path):
     raw = read_json(path)
     activation = raw.get("activation_function", "gelu_new")
     if activation not in TANH_GELUS:
-        raise ModelFileError(path, f"activation_function among {', '.join(TANH_GELUS)}", repr(activation))
+        raise ModelFileError(
+            path, f"activation_function among {', '.join(TANH_GELUS)}", repr(activation)
+        )
     try:
         return GPT2Config(
             n_vocab=int(raw["vocab_size"]),
@@ -68,11 +77,15 @@ def config_from_hf(path):
             n_embd=int(raw["n_embd"]),
             n_head=int(raw["n_head"]),
             n_layer=int(raw["n_layer"]),
-            n_inner=int(raw["n_inner"]) if raw.get("n_inner") else None,
+            n_inner=int(raw.get("n_inner") or 0),
             eps=float(raw.get("layer_norm_epsilon", 1e-5)),
         )
     except (KeyError, TypeError, ValueError) as exc:
-        raise ModelFileError(path, "a GPT-2 config (vocab_size, n_positions, n_embd, n_head, n_layer)", f"missing or bad {exc}")
+        raise ModelFileError(
+            path,
+            "a GPT-2 config (vocab_size, n_positions, n_embd, n_head, n_layer)",
+            f"missing or bad {exc}",
+        )
 
 
 def config_from_hparams(path):
@@ -81,7 +94,9 @@ def config_from_hparams(path):
     try:
         fields = {key: int(raw[key]) for key in ("n_vocab", "n_ctx", "n_embd", "n_head", "n_layer")}
     except (KeyError, TypeError, ValueError) as exc:
-        raise ModelFileError(path, "hparams with n_vocab, n_ctx, n_embd, n_head, n_layer", f"missing or bad {exc}")
+        raise ModelFileError(
+            path, "hparams with n_vocab, n_ctx, n_embd, n_head, n_layer", f"missing or bad {exc}"
+        )
     return GPT2Config(**fields)
 
 
@@ -114,9 +129,13 @@ def read_torch_state(path):
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - torch raises many kinds; all mean "not loadable"
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ModelFileError(path, "a PyTorch state dict of tensors only", f"a file torch refuses ({message})")
+        raise ModelFileError(
+            path, "a PyTorch state dict of tensors only", f"a file torch refuses ({message})"
+        )
     if not isinstance(state, dict) or not all(torch.is_tensor(v) for v in state.values()):
-        raise ModelFileError(path, "a dict of name -> tensor", f"a {type(state).__name__} of other objects")
+        raise ModelFileError(
+            path, "a dict of name -> tensor", f"a {type(state).__name__} of other objects"
+        )
     return state
 
 
@@ -124,7 +143,7 @@ def neutral_from_hf(tensors):
     """Drops the `transformer.` prefix, the tied lm_head and the legacy mask buffers."""
     neutral = {}
     for name, tensor in tensors.items():
-        name = name[len("transformer.") :] if name.startswith("transformer.") else name
+        name = name.removeprefix("transformer.")
         if name == "lm_head.weight" or name.endswith((".attn.bias", ".attn.masked_bias")):
             continue
         neutral[name] = tensor
@@ -198,7 +217,9 @@ def build_gpt2(config, tensors, source, device="cpu", dtype=torch.float32):
         )
     for name, shape in shapes.items():
         if tuple(tensors[name].shape) != shape:
-            raise ModelFileError(source, f"{name} of shape {list(shape)}", f"shape {list(tensors[name].shape)}")
+            raise ModelFileError(
+                source, f"{name} of shape {list(shape)}", f"shape {list(tensors[name].shape)}"
+            )
     model = GPT2(config, device="meta")
     for name in shapes:
         tensor = tensors[name].to(dtype)
