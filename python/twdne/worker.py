@@ -8,7 +8,6 @@ import time
 import traceback
 
 from .errors import SidecarError, is_out_of_memory
-from .hashing import sha256_file
 from .protocol import log, read_requests, send
 
 
@@ -43,7 +42,7 @@ def load_or_report(args):
     started = time.time()
     try:
         model = load_model(args.kind, args.model, device=args.device, options=json.loads(args.options))
-        info = {**model.info(), "path": args.model, "sha256": sha256_file(args.model) if args.kind != "null" else None}
+        info = {**model.info(), "path": args.model}
     except Exception as exc:  # noqa: BLE001 - every load failure becomes one readable event
         send({"event": "fatal", "error": describe(exc)})
         return None

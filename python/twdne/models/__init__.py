@@ -31,7 +31,7 @@ def detect_kind(path):
         raise ModelFileError(path, "an existing model file", "a path that does not exist")
     if path.is_file() and path.stat().st_size == 0:
         raise ModelFileError(path, "a model file", "an empty file")
-    head = path.read_bytes()[:8] if path.is_file() else b""
+    head = read_head(path)
     if head.startswith(b"\x89HDF\r\n\x1a\n"):
         return "dcgan"
     for kind, test in DETECTORS:
@@ -48,6 +48,14 @@ DETECTORS = [
     ("waifu2x-upconv7", looks_like_upconv7),
     ("waifu2x-cunet", looks_like_cunet),
 ]
+
+
+def read_head(path, size=8):
+    """The first bytes of a file (b"" for a folder), without reading the rest."""
+    if not path.is_file():
+        return b""
+    with open(path, "rb") as handle:
+        return handle.read(size)
 
 
 def describe_bytes(head):
