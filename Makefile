@@ -7,10 +7,23 @@ export PYTHON
 
 TWDNE := npx --no-install twdne
 
-.PHONY: faces test test-ts test-py typecheck format lint bench
+.PHONY: faces images snippets site serve test test-ts test-py typecheck format lint bench
 
 faces:
 	$(TWDNE) faces --config $(CONFIG) --out $(OUT) --devices $(DEVICES)
+	$(TWDNE) images --config $(CONFIG) --out $(OUT) --devices $(DEVICES)
+
+images:
+	$(TWDNE) images --config $(CONFIG) --out $(OUT) --devices $(DEVICES)
+
+snippets:
+	$(TWDNE) snippets --config $(CONFIG) --out $(OUT) --devices $(DEVICES)
+
+site:
+	$(TWDNE) site --out $(OUT)
+
+serve:
+	$(TWDNE) serve --out $(OUT)
 
 test: typecheck test-py test-ts
 
@@ -31,3 +44,7 @@ lint:
 
 bench:
 	npx --no-install tsx bench/pool-overhead.ts
+	npx --no-install tsx bench/encode-vs-imagemagick.ts
+	$(PYTHON) bench/waifu2x_throughput.py
+	$(PYTHON) bench/stylegan2_throughput.py
+	$(PYTHON) bench/gpt2_sampler.py

@@ -7,8 +7,19 @@ import faces from "./commands/faces.ts";
 import inspect from "./commands/inspect.ts";
 import site from "./commands/site.ts";
 import serve from "./commands/serve.ts";
+import images from "./commands/images.ts";
+import sheet from "./commands/sheet.ts";
+import snippets from "./commands/snippets.ts";
 
-const commands: CommandModule<any, any>[] = [faces, inspect, site, serve];
+const commands: CommandModule<any, any>[] = [
+  faces,
+  images,
+  sheet,
+  snippets,
+  inspect,
+  site,
+  serve,
+];
 
 /** Runs the CLI on argv and resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {

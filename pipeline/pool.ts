@@ -2,13 +2,29 @@
 import { formatIdList } from "./ids.ts";
 import {
   ModelLoadError,
-  type Answer,
-  Sidecar,
   SidecarExit,
+  type Answer,
   type ItemResult,
   type ModelInfo,
-  type SidecarSpec,
 } from "./sidecar.ts";
+
+/** What the pool needs of a worker: the sidecar process, or a LocalWorker. */
+export interface Worker {
+  start(): Promise<ModelInfo>;
+  request(
+    op: string,
+    items: object[],
+    params: Record<string, unknown>,
+  ): Promise<Answer>;
+  stop(): Promise<void>;
+  kill(): void;
+}
+
+/** A worker slot: its label, and how to make (or remake) its worker. */
+export interface WorkerSpec {
+  label: string;
+  create: () => Worker;
+}
 
 export interface PoolItem {
   id: number;
@@ -18,16 +34,17 @@ export interface PoolItem {
 export type Rejections = Map<number, string>;
 
 export interface PoolOptions<I extends PoolItem> {
-  specs: SidecarSpec[];
+  specs: WorkerSpec[];
   op: string;
   params: Record<string, unknown>;
-  /** The request fields of an item (e.g. adds the temporary output path). */
-  toRequest: (item: I) => object;
+  /** The request fields of an item at an attempt (0 first), e.g. its temporary output path. */
+  toRequest: (item: I, attempt: number) => object;
   /** Accepts a batch's results (rename, manifest); returns the ids to retry. */
   onResults: (
     items: I[],
     results: ItemResult[],
     worker: string,
+    attempt: number,
   ) => Promise<Rejections>;
   /** A batch's items were dropped or will be retried: remove their leftovers. */
   onDiscard?: (items: I[]) => Promise<void>;
@@ -70,7 +87,7 @@ export class Pool<I extends PoolItem> {
   private inFlight = 0;
   private stopped = false;
   private waiters: (() => void)[] = [];
-  private sidecars: (Sidecar | undefined)[] = [];
+  private running: (Worker | undefined)[] = [];
   private restarts = 0;
   private info?: ModelInfo;
 
@@ -111,15 +128,15 @@ export class Pool<I extends PoolItem> {
   /** Stops handing out work and ends the workers (Ctrl-C). */
   stop(): void {
     this.stopped = true;
-    for (const sidecar of this.sidecars) sidecar?.kill();
+    for (const sidecar of this.running) sidecar?.kill();
     this.wakeAll();
   }
 
   // One worker: start its sidecar, then take batches until none are left.
   private async workerLoop(index: number): Promise<void> {
     const status = this.workers[index];
-    let sidecar = await this.startSidecar(index);
-    while (sidecar && !this.stopped) {
+    let worker = await this.startWorker(index);
+    while (worker && !this.stopped) {
       const batch = this.takeBatch(index);
       if (!batch) {
         if (this.inFlight === 0) break;
@@ -129,19 +146,19 @@ export class Pool<I extends PoolItem> {
       status.state = "busy";
       status.batchSize = batch.items.length;
       this.inFlight++;
-      const alive = await this.runBatch(sidecar, batch, status);
+      const alive = await this.runBatch(worker, batch, status);
       this.inFlight--;
       status.state = "idle";
-      if (!alive && !this.stopped) sidecar = await this.restart(index);
+      if (!alive && !this.stopped) worker = await this.restart(index);
       this.wakeAll();
     }
     status.state = "dead";
     this.wakeAll();
   }
 
-  private async startSidecar(index: number): Promise<Sidecar | undefined> {
-    const sidecar = new Sidecar(this.options.specs[index]);
-    this.sidecars[index] = sidecar;
+  private async startWorker(index: number): Promise<Worker | undefined> {
+    const sidecar = this.options.specs[index].create();
+    this.running[index] = sidecar;
     try {
       this.info = await sidecar.start();
       this.workers[index].state = "idle";
@@ -157,7 +174,7 @@ export class Pool<I extends PoolItem> {
     }
   }
 
-  private async restart(index: number): Promise<Sidecar | undefined> {
+  private async restart(index: number): Promise<Worker | undefined> {
     const limit = this.options.maxRestarts ?? 3 * this.options.specs.length + 2;
     if (++this.restarts > limit) {
       this.options.log?.(
@@ -166,7 +183,7 @@ export class Pool<I extends PoolItem> {
       return undefined;
     }
     this.workers[index].state = "restarting";
-    return this.startSidecar(index);
+    return this.startWorker(index);
   }
 
   // The next batch, cut to this worker's size limit after an out-of-memory answer.
@@ -188,7 +205,7 @@ export class Pool<I extends PoolItem> {
 
   // Sends one batch; returns false when the worker died and must be replaced.
   private async runBatch(
-    sidecar: Sidecar,
+    sidecar: Worker,
     batch: Batch<I>,
     status: WorkerStatus,
   ): Promise<boolean> {
@@ -197,7 +214,10 @@ export class Pool<I extends PoolItem> {
     try {
       await (this.prepared ??= this.options.prepare?.());
       const started = Date.now();
-      answer = await sidecar.request(op, batch.items.map(toRequest), params);
+      const requests = batch.items.map((item) =>
+        toRequest(item, batch.attempts),
+      );
+      answer = await sidecar.request(op, requests, params);
       if (this.options.verbose) this.logRequest(status, batch, answer, started);
     } catch (error) {
       if (!(error instanceof SidecarExit)) throw error;
@@ -210,6 +230,7 @@ export class Pool<I extends PoolItem> {
         batch.items,
         answer.results,
         status.label,
+        batch.attempts,
       );
       status.done += batch.items.length - rejected.size;
       for (const [id, cause] of rejected) {
@@ -284,6 +305,6 @@ export class Pool<I extends PoolItem> {
   }
 
   private async stopAll(): Promise<void> {
-    await Promise.all(this.sidecars.map((sidecar) => sidecar?.stop()));
+    await Promise.all(this.running.map((sidecar) => sidecar?.stop()));
   }
 }

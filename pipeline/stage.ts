@@ -10,17 +10,19 @@ import {
   readManifest,
   type ManifestEntry,
 } from "./manifest.ts";
-import {
-  Pool,
-  type PoolOptions,
-  type PoolOutcome,
-  type Rejections,
-  type WorkerStatus,
-} from "./pool.ts";
+import { LocalWorker, type LocalExecutor } from "./local-worker.ts";
+import { Pool, type Rejections, type WorkerSpec } from "./pool.ts";
 import { Progress } from "./progress.ts";
 import { mapLimit, planResume } from "./resume.ts";
 import { settingsKey } from "./settings-key.ts";
-import type { Device, ItemResult, SidecarSpec } from "./sidecar.ts";
+import {
+  Sidecar,
+  type Device,
+  type ItemResult,
+  type SidecarSpec,
+} from "./sidecar.ts";
+
+export type { LocalExecutor } from "./local-worker.ts";
 
 /** One output to make: where it goes, what made it, what the sidecar needs. */
 export interface Job {
@@ -52,13 +54,20 @@ export interface StageOptions {
   verbose?: boolean;
   threads?: number;
   env?: Record<string, string>;
-  /** Turns a sidecar result into the final file; the default renames the sidecar's temp file. */
+  /** Request fields that change with the attempt (0 first), such as a resampling seed. */
+  requestFor?: (job: Job, attempt: number) => Record<string, unknown>;
+  /**
+   * Turns a worker's result into the final file (the default renames the
+   * worker's temp file); may return extra manifest fields. Throwing rejects
+   * the result, and the id is retried while attempts remain.
+   */
   finalize?: (
     job: Job,
     result: ItemResult,
     temp: string,
     final: string,
-  ) => Promise<void>;
+    attempt: number,
+  ) => Promise<Record<string, unknown> | void>;
   decode?: (file: string) => Promise<void>;
   /** Makes outputs in this process instead of in sidecars; `sidecar`, `op` and `devices` are then unused. */
   local?: LocalExecutor;
@@ -76,19 +85,6 @@ export interface StageSummary {
   interrupted: boolean;
   seconds: number;
   info?: Record<string, unknown>;
-}
-
-/** Work done in the orchestrator itself (resizing with sharp, or an external program). */
-export interface LocalExecutor {
-  /** Shown in progress and recorded as the worker, e.g. "lanczos". */
-  label: string;
-  /** Items in flight at once. */
-  concurrency: number;
-  /** Makes one item; an error result or a rejection is retried like a sidecar item error. */
-  run: (
-    request: Record<string, unknown> & { id: number; out: string },
-    signal: AbortSignal,
-  ) => Promise<ItemResult>;
 }
 
 interface KeyedJob extends Job {
@@ -152,7 +148,10 @@ async function runPool(
 ): Promise<StageSummary> {
   const finalPath = (job: Job) => path.join(options.outDir, job.file);
 
-  const hooks: PoolHooks<KeyedJob> = {
+  const pool: Pool<KeyedJob> = new Pool({
+    specs: workerSpecs(options),
+    op: options.op,
+    params: options.params,
     maxAttempts: options.maxAttempts,
     verbose: options.verbose,
     log,
@@ -160,19 +159,18 @@ async function runPool(
       const dirs = dirsOf(options.outDir, todo);
       await Promise.all(dirs.map((dir) => fs.mkdir(dir, { recursive: true })));
     },
-    toRequest: (job) => ({
+    toRequest: (job, attempt) => ({
       ...job.request,
+      ...options.requestFor?.(job, attempt),
       id: job.id,
       out: tempPathFor(finalPath(job)),
     }),
-    onResults: async (items, results, worker) => {
-      const { rejected, entries } = await finishBatch(
-        options,
-        items,
-        results,
-        pool.infoOf(),
+    onResults: async (items, results, worker, attempt) => {
+      const { rejected, entries } = await finishBatch(options, items, results, {
+        info: pool.infoOf(),
         worker,
-      );
+        attempt,
+      });
       manifest.append(entries);
       progress.add(entries.length);
       return rejected;
@@ -182,15 +180,7 @@ async function runPool(
         items.map((job) => fs.rm(tempPathFor(finalPath(job)), { force: true })),
       );
     },
-  };
-  const pool: Runner<KeyedJob> = options.local
-    ? new LocalPool(options.local, hooks)
-    : new Pool({
-        ...hooks,
-        specs: sidecarSpecs(options),
-        op: options.op,
-        params: options.params,
-      });
+  });
   const progress = new Progress({
     stage: options.stage,
     total: todo.length,
@@ -205,7 +195,8 @@ async function runPool(
   process.once("SIGINT", interrupt);
   process.once("SIGTERM", interrupt);
   try {
-    const outcome = await pool.run(batchesOf(todo, options.batch));
+    const batch = options.local ? 1 : options.batch;
+    const outcome = await pool.run(batchesOf(todo, batch));
     summary.failures = outcome.failures;
     summary.info = outcome.info;
   } finally {
@@ -224,8 +215,7 @@ async function finishBatch(
   options: StageOptions,
   items: KeyedJob[],
   results: ItemResult[],
-  info: Record<string, unknown> | undefined,
-  worker: string,
+  made: { info?: Record<string, unknown>; worker: string; attempt: number },
 ): Promise<{ rejected: Rejections; entries: ManifestEntry[] }> {
   const rejected: Rejections = new Map();
   const entries: ManifestEntry[] = [];
@@ -235,9 +225,16 @@ async function finishBatch(
     const final = path.join(options.outDir, job.file);
     const temp = tempPathFor(final);
     const result = resultById.get(job.id);
-    const problem = await finishOne(options, job, result, temp, final);
-    if (problem) await fs.rm(temp, { force: true });
-    return problem ?? (await fs.stat(final)).size;
+    const outcome = await finishOne(
+      options,
+      job,
+      result,
+      temp,
+      final,
+      made.attempt,
+    );
+    if (typeof outcome === "string") await fs.rm(temp, { force: true });
+    return outcome;
   });
   items.forEach((job, index) => {
     const outcome = finished[index];
@@ -248,144 +245,71 @@ async function finishBatch(
     entries.push({
       id: job.id,
       file: job.file,
-      bytes: outcome,
+      bytes: outcome.bytes,
       key: job.key,
       ...job.settings,
-      model_kind: info?.kind,
-      worker,
+      ...outcome.extra,
+      model_kind: made.info?.kind,
+      worker: made.worker,
       time,
     });
   });
   return { rejected, entries };
 }
 
+// The final file's size and extra manifest fields, or why the result cannot be used.
 async function finishOne(
   options: StageOptions,
   job: Job,
   result: ItemResult | undefined,
   temp: string,
   final: string,
-): Promise<string | undefined> {
+  attempt: number,
+): Promise<string | { bytes: number; extra?: Record<string, unknown> }> {
   if (!result) return "the worker gave no result for it";
   if (result.error) return result.error;
   try {
+    let extra: Record<string, unknown> | void = undefined;
     if (options.finalize) {
-      await options.finalize(job, result, temp, final);
-      return await checkOutput(final, options.format);
+      extra = await options.finalize(job, result, temp, final, attempt);
+      const problem = await checkOutput(final, options.format);
+      if (problem) return `the output is ${problem}`;
+    } else {
+      const problem = await checkOutput(temp, options.format);
+      if (problem) return `the worker's output is ${problem}`;
+      await fs.rename(temp, final);
     }
-    const problem = await checkOutput(temp, options.format);
-    if (problem) return `the worker's output is ${problem}`;
-    await fs.rename(temp, final);
-    return undefined;
+    return { bytes: (await fs.stat(final)).size, extra: extra ?? undefined };
   } catch (error) {
     return (error as Error).message;
   }
 }
 
-type PoolHooks<I extends { id: number }> = Omit<
-  PoolOptions<I>,
-  "specs" | "op" | "params"
->;
-
-/** What runPool needs of a pool of workers, sidecar or local. */
-interface Runner<I> {
-  readonly workers: WorkerStatus[];
-  run(batches: I[][]): Promise<PoolOutcome>;
-  stop(): void;
-  infoOf(): Record<string, unknown> | undefined;
-}
-
-/**
- * Runs items through a LocalExecutor, `concurrency` at a time, with the same
- * hooks, retries and failure reporting as the sidecar pool.
- */
-class LocalPool<I extends { id: number }> implements Runner<I> {
-  readonly workers: WorkerStatus[];
-  private queue: { item: I; attempts: number }[] = [];
-  private failures = new Map<number, string>();
-  private abort = new AbortController();
-
-  constructor(
-    private readonly executor: LocalExecutor,
-    private readonly hooks: PoolHooks<I>,
-  ) {
-    this.workers = Array.from({ length: executor.concurrency }, (_, n) => ({
-      label:
-        executor.concurrency > 1 ? `${executor.label}#${n}` : executor.label,
-      state: "idle" as const,
-      batchSize: 0,
-      done: 0,
-    }));
+// One slot per local lane, or per sidecar: workersPerDevice on each device.
+function workerSpecs(options: StageOptions): WorkerSpec[] {
+  const { local, sidecar } = options;
+  if (local) {
+    return Array.from({ length: local.concurrency }, (_, n) => {
+      const label = local.concurrency > 1 ? `${local.label}#${n}` : local.label;
+      return { label, create: () => new LocalWorker(local, label) };
+    });
   }
-
-  async run(batches: I[][]): Promise<PoolOutcome> {
-    this.queue = batches.flat().map((item) => ({ item, attempts: 0 }));
-    await this.hooks.prepare?.();
-    await Promise.all(this.workers.map((status) => this.loop(status)));
-    return {
-      failures: this.failures,
-      interrupted: this.abort.signal.aborted,
-      info: this.infoOf(),
-    };
-  }
-
-  stop(): void {
-    this.abort.abort();
-  }
-
-  infoOf(): { kind: string } {
-    return { kind: this.executor.label };
-  }
-
-  // One lane: take an item, make it, hand the result to the stage, retry what it rejects.
-  private async loop(status: WorkerStatus): Promise<void> {
-    for (;;) {
-      const next = this.queue.shift();
-      if (!next || this.abort.signal.aborted) break;
-      status.state = "busy";
-      status.batchSize = 1;
-      const request = this.hooks.toRequest(next.item) as Parameters<
-        LocalExecutor["run"]
-      >[0];
-      const result = await this.executor
-        .run(request, this.abort.signal)
-        .catch((error: Error) => ({ id: next.item.id, error: error.message }));
-      const rejected = this.abort.signal.aborted
-        ? new Map([[next.item.id, "interrupted"]])
-        : await this.hooks.onResults([next.item], [result], status.label);
-      status.state = "idle";
-      const cause = rejected.get(next.item.id);
-      if (cause === undefined) {
-        status.done++;
-        continue;
-      }
-      await this.hooks.onDiscard?.([next.item]);
-      if (this.abort.signal.aborted) break;
-      if (next.attempts + 1 >= this.hooks.maxAttempts)
-        this.failures.set(next.item.id, cause);
-      else this.queue.push({ item: next.item, attempts: next.attempts + 1 });
-    }
-    status.state = "dead";
-  }
-}
-
-function sidecarSpecs(options: StageOptions): SidecarSpec[] {
-  const sidecar = options.sidecar;
   if (!sidecar)
     throw new Error(`${options.stage}: no sidecar and no local executor`);
-  const specs: SidecarSpec[] = [];
+  const specs: WorkerSpec[] = [];
   for (const device of options.devices) {
     for (let n = 0; n < options.workersPerDevice; n++) {
       const label =
         options.workersPerDevice > 1 ? `${device.name}#${n}` : device.name;
-      specs.push({
+      const spec: SidecarSpec = {
         ...sidecar,
         device,
         label,
         threads: options.threads,
         env: options.env,
         verbose: options.verbose,
-      });
+      };
+      specs.push({ label, create: () => new Sidecar(spec) });
     }
   }
   return specs;
