@@ -5,7 +5,12 @@ import math
 import numpy as np
 import torch
 
+from . import fast_ops
+from .derived import derived
 from .ops import bias_act, modulated_conv2d, setup_filter, upsample2d
+
+# "reference" runs the ops of ops.py as written; the others pick fast_ops' modconv strategy.
+CONV_PATHS = ("reference",) + fast_ops.CONV_PATHS
 
 
 def normalize_2nd_moment(x, eps=1e-8):
@@ -24,10 +29,9 @@ class FullyConnected(torch.nn.Module):
         self.bias_gain = lr_multiplier
 
     def forward(self, x):
-        w = self.weight.to(x.dtype) * self.weight_gain
-        b = self.bias.to(x.dtype)
-        if self.bias_gain != 1:
-            b = b * self.bias_gain
+        w = derived(self, "weight", self.weight, lambda: self.weight * self.weight_gain)  # [O,I]
+        b = derived(self, "bias", self.bias, lambda: self.bias * self.bias_gain)  # [O]
+        w, b = w.to(x.dtype), b.to(x.dtype)
         if self.activation == "linear":
             return torch.addmm(b.unsqueeze(0), x, w.t())
         return bias_act(x.matmul(w.t()), b, act=self.activation)
@@ -91,6 +95,7 @@ class SynthesisLayer(torch.nn.Module):
         self.resolution, self.up, self.use_noise = resolution, up, use_noise
         self.activation, self.conv_clamp = activation, conv_clamp
         self.padding = 1
+        self.conv_path = "auto"
         self.register_buffer("resample_filter", setup_filter(resample_filter))
         self.affine = FullyConnected(w_dim, in_channels)
         self.register_buffer("weight", torch.zeros(out_channels, in_channels, 3, 3))
@@ -101,6 +106,19 @@ class SynthesisLayer(torch.nn.Module):
 
     def forward(self, x, w, noise=None):
         """`noise` is the unscaled noise image ([H,W] or [N,1,H,W]) or None for none."""
+        if self.conv_path == "reference":
+            return self.reference_forward(x, w, noise)
+
+        # lrelu(g*v) = g*lrelu(v), so the gain rides on the conv, noise and bias: no extra pass.
+        gain = ACT_GAIN[self.activation]
+        x = fast_ops.modulated_conv2d(x, self.weight, self.affine(w), self.up, self.padding,
+                                      self.resample_filter, gain=gain, conv_path=self.conv_path,
+                                      owner=self)  # fmt: skip
+        if noise is not None and self.use_noise:
+            x.add_((noise * (self.noise_strength * gain)).to(x.dtype))  # [N,O,H,W]
+        return fast_ops.bias_act_(x, self.bias * gain, self.activation, self.conv_clamp)
+
+    def reference_forward(self, x, w, noise):
         styles = self.affine(w)  # [N,I]
         if noise is not None and self.use_noise:
             noise = noise * self.noise_strength
@@ -126,9 +144,13 @@ class ToRGBLayer(torch.nn.Module):
         self.register_buffer("weight", torch.zeros(out_channels, in_channels, 1, 1))
         self.register_buffer("bias", torch.zeros(out_channels))
         self.weight_gain = 1 / np.sqrt(in_channels)
+        self.conv_path = "auto"
 
     def forward(self, x, w):
         styles = self.affine(w) * self.weight_gain  # [N,I]
+        if self.conv_path != "reference":
+            x = fast_ops.modulated_torgb(x, self.weight, styles, self.conv_path)  # [N,3,H,W]
+            return fast_ops.bias_act_(x, self.bias, "linear", self.conv_clamp)
         x = modulated_conv2d(x, self.weight, styles, demodulate=False)
         return bias_act(x, self.bias.to(x.dtype), clamp=self.conv_clamp)
 
@@ -151,6 +173,7 @@ class SynthesisBlock(torch.nn.Module):
         self.conv1 = SynthesisLayer(out_channels, out_channels, **common)
         self.torgb = ToRGBLayer(out_channels, img_channels, w_dim, conv_clamp=conv_clamp)
         self.num_conv = 1 if in_channels == 0 else 2
+        self.conv_path = "auto"
 
     def layers(self):
         return [self.conv1] if self.in_channels == 0 else [self.conv0, self.conv1]
@@ -164,11 +187,12 @@ class SynthesisBlock(torch.nn.Module):
             x = x.to(dtype)
         for index, (layer, noise) in enumerate(zip(self.layers(), noises)):
             x = layer(x, ws[:, index], noise)
-        if img is not None:
-            img = upsample2d(img, self.resample_filter)
         y = self.torgb(x, ws[:, self.num_conv]).to(torch.float32)  # [N,3,H,W]
-        img = img + y if img is not None else y
-        return x, img
+        if img is None:
+            return x, y
+        if self.conv_path == "reference":
+            return x, upsample2d(img, self.resample_filter) + y
+        return x, fast_ops.upsample2d(img, self.resample_filter).add_(y)
 
 
 class SynthesisNetwork(torch.nn.Module):
@@ -238,3 +262,15 @@ class Generator(torch.nn.Module):
     def forward(self, z, c, noises, truncation_psi=1.0, truncation_cutoff=None, fp16=False):
         ws = self.mapping(z, c, truncation_psi, truncation_cutoff)
         return self.synthesis(ws, noises, fp16)
+
+
+def set_conv_path(module, conv_path):
+    """Switches every layer under `module` to one of CONV_PATHS ("auto" is the default)."""
+    if conv_path not in CONV_PATHS:
+        raise ValueError(
+            f"conv_path: expected one of {', '.join(CONV_PATHS)}, received {conv_path!r}"
+        )
+    for layer in module.modules():
+        if hasattr(layer, "conv_path"):
+            layer.conv_path = conv_path
+    return module
