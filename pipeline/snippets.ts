@@ -29,6 +29,10 @@ export interface SnippetsOptions {
   model?: string;
   synopsisModel?: string;
   vocab?: string;
+  /** Sidecar model kind, when not the backend's own (tests use "scripted"). */
+  kind?: string;
+  /** JSON object of sidecar model options, e.g. {"batch_size": 32}. */
+  modelOptions?: string;
   promptFile?: string;
   synopsisPromptFile?: string;
   plotPromptFile?: string;
@@ -54,6 +58,8 @@ export interface SnippetsOptions {
 /** The snippet settings after flags, config and defaults, validated. */
 interface Resolved {
   backend: (typeof BACKENDS)[number];
+  kind?: string;
+  modelOptions: Record<string, unknown>;
   ids: number[];
   sampling: Record<string, number>;
   minChars: number;
@@ -89,6 +95,7 @@ export async function runSnippets(
       vocab,
       prompt: () => prompt,
       promptSha: sha256Text(prompt),
+      leadIn: lastParagraph(prompt),
       file: (id) => path.join("site", `snippet-${id}.txt`),
       minChars: resolved.minChars,
       compose: (text) => text,
@@ -174,6 +181,10 @@ async function resolve(
     : await resolveDevices(pick(options.devices, "devices", "auto"));
   return {
     backend: backend as Resolved["backend"],
+    kind: options.kind,
+    modelOptions: parseModelOptions(
+      pick(options.modelOptions, "model_options", undefined),
+    ),
     ids,
     sampling,
     minChars: checkCount(
@@ -226,6 +237,8 @@ interface TextStage {
   promptSha: string | ((id: number) => string);
   file: (id: number) => string;
   minChars: number;
+  /** Prompt text the snippet starts with, so a continuation reads as whole sentences. */
+  leadIn?: string;
   /** The file's text from the cleaned continuation of an id. */
   compose: (text: string, id: number) => string;
 }
@@ -262,9 +275,12 @@ async function textStage(
     format: "text",
     jobs,
     sidecar: {
-      kind: spec.kind,
+      kind: resolved.kind ?? spec.kind,
       model: spec.model,
-      options: spec.vocab ? { vocab: spec.vocab } : {},
+      options: {
+        ...resolved.modelOptions,
+        ...(spec.vocab ? { vocab: spec.vocab } : {}),
+      },
     },
     op: "sample",
     params: { ...resolved.sampling, stop_at_eot: true },
@@ -275,7 +291,7 @@ async function textStage(
     }),
     finalize: async (job, result, _temp, final, attempt) => {
       const cleaned = cleanSnippet(
-        String(result.text ?? ""),
+        (spec.leadIn ?? "") + String(result.text ?? ""),
         String(result.stop),
         spec.minChars,
       );
@@ -335,7 +351,7 @@ async function twoStage(
     kind: "gpt2",
     model: synopsisModel,
     vocab,
-    prompt: () => synopsisPrompt,
+    prompt: () => synopsisPrompt + "\n",
     promptSha: sha256Text(synopsisPrompt),
     file: synopsisFile,
     minChars: 0,
@@ -349,7 +365,6 @@ async function twoStage(
   const ready = resolved.ids.filter((id) =>
     fs.existsSync(path.join(options.out, synopsisFile(id))),
   );
-  const leadIn = plotTemplate.split("{synopsis}").pop()!.trim();
   const plotPrompt = (id: number) =>
     plotTemplate.replace("{synopsis}", synopsisBody(readSynopsis(id)));
   const second = await textStage(
@@ -361,9 +376,10 @@ async function twoStage(
       vocab,
       prompt: plotPrompt,
       promptSha: (id) => sha256Text(plotPrompt(id)),
+      leadIn: lastParagraph(plotTemplate),
       file: (id) => path.join("site", `snippet-${id}.txt`),
       minChars: resolved.minChars,
-      compose: (plot, id) => `${readSynopsis(id)}\n\n${leadIn} ${plot}`,
+      compose: (plot, id) => `${readSynopsis(id)}\n\n${plot}`,
     },
     ready,
   );
@@ -385,6 +401,14 @@ function checkedSynopsis(text: string, minChars: number): string {
   return formatSynopsis(parsed);
 }
 
+/** The prompt's last paragraph ("In the first episode,"), which the snippet repeats. */
+export function lastParagraph(prompt: string): string {
+  return prompt
+    .split(/\n\s*\n/)
+    .pop()!
+    .trimStart();
+}
+
 function synopsisBody(formatted: string): string {
   return formatted.replace(/^_[^_]*_:\s*/, "");
 }
@@ -403,6 +427,24 @@ function readPrompt(file: string, flag: string): string {
 
 function sha256Text(text: string): string {
   return crypto.createHash("sha256").update(text).digest("hex");
+}
+
+function parseModelOptions(value: unknown): Record<string, unknown> {
+  if (value === undefined) return {};
+  if (typeof value === "object" && value && !Array.isArray(value))
+    return value as Record<string, unknown>;
+  try {
+    const parsed = JSON.parse(String(value));
+    if (parsed && typeof parsed === "object" && !Array.isArray(parsed))
+      return parsed;
+  } catch {
+    // reported below
+  }
+  throw badInput(
+    "--model-options",
+    'a JSON object such as {"batch_size": 32}',
+    String(value),
+  );
 }
 
 function checkNumber(

@@ -38,6 +38,14 @@ const command: CommandModule<{}, any> = {
         describe:
           "Folder with encoder.json and vocab.bpe (default: the model folder)",
       })
+      .option("kind", {
+        type: "string",
+        describe: "Sidecar model kind, when not the backend's own",
+      })
+      .option("model-options", {
+        type: "string",
+        describe: 'JSON object of model options, e.g. {"batch_size": 32}',
+      })
       .option("prompt-file", {
         type: "string",
         describe: "Prompt for gpt2 and charrnn (see data/prompts/)",

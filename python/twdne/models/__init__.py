@@ -10,6 +10,7 @@ from ..waifu2x.model_files import looks_like_cunet, looks_like_upconv7
 # kind -> "module:Class", imported only when that kind is loaded.
 KINDS = {
     "null": "twdne.models.null:NullGenerator",
+    "scripted": "twdne.models.scripted:ScriptedTextModel",
     "dcgan": "twdne.models.dcgan:DCGANGenerator",
     "stylegan2": "twdne.models.stylegan2:StyleGAN2Generator",
     "gpt2": "twdne.models.text:GPT2TextModel",
