@@ -25,7 +25,7 @@ site:
 serve:
 	$(TWDNE) serve --out $(OUT)
 
-test: typecheck test-py test-ts
+test: typecheck test-ts test-py
 
 test-ts:
 	npx --no-install tap

@@ -34,20 +34,24 @@ export function checkQuality(value: unknown): number {
 }
 
 /**
- * Encodes an image for the web. JPEG goes through mozjpeg (trellis
- * quantisation, optimised progressive scans), which is what makes quality 25
- * look acceptable. Nothing calls keepMetadata, so sharp writes no EXIF, XMP or
- * ICC profile: the pixels are converted to sRGB and the rest is dropped.
+ * Encodes an image for the web. JPEG goes through mozjpeg by default (trellis
+ * quantisation, optimised progressive scans): about a quarter smaller than
+ * libjpeg at the same quality, for about three times the encoding time;
+ * `mozjpeg: false` gives libjpeg-turbo's progressive JPEG, which matches other
+ * libjpeg encoders such as ImageMagick byte for byte in size. Nothing calls
+ * keepMetadata, so sharp writes no EXIF, XMP or ICC profile: the pixels are
+ * converted to sRGB and the rest is dropped.
  */
 export async function encodeImage(
   image: Sharp,
   format: ImageFormat,
   quality: number,
+  mozjpeg = true,
 ): Promise<Buffer> {
   switch (format) {
     case "jpeg":
       return image
-        .jpeg({ quality, mozjpeg: true, progressive: true })
+        .jpeg({ quality, mozjpeg, progressive: true, optimiseCoding: true })
         .toBuffer();
     case "webp":
       return image.webp({ quality, effort: 4 }).toBuffer();

@@ -69,6 +69,8 @@ export interface ImagesOptions {
   noiseLevel?: number;
   scale?: number;
   quality?: number;
+  /** JPEG through mozjpeg (default) or plain libjpeg-turbo. */
+  mozjpeg?: boolean;
   format?: string;
   keepPng?: boolean;
   command?: string;
@@ -102,6 +104,7 @@ type Backend = Pick<
 interface Encoding {
   format: ImageFormat;
   quality: number;
+  mozjpeg: boolean;
   keepPng: boolean;
   outDir: string;
 }
@@ -115,6 +118,7 @@ export async function runImages(
   const encoding: Encoding = {
     format: checkFormat(options.format ?? "jpeg"),
     quality: checkQuality(options.quality ?? DEFAULT_QUALITY),
+    mozjpeg: options.mozjpeg ?? true,
     keepPng: Boolean(options.keepPng),
     outDir: options.out,
   };
@@ -259,6 +263,7 @@ function imageJob(
       ...backendSettings,
       format: encoding.format,
       quality: encoding.quality,
+      mozjpeg: encoding.format === "jpeg" ? encoding.mozjpeg : undefined,
       keep_png: encoding.keepPng || undefined,
       source_bytes: source.bytes,
       source_mtime: source.mtime,
@@ -567,6 +572,7 @@ async function finalizeImage(
     upscaled(),
     encoding.format,
     encoding.quality,
+    encoding.mozjpeg,
   );
   await fs.writeFile(temp, encoded);
   await fs.rename(temp, final);
