@@ -166,7 +166,8 @@ export async function runImages(
     sidecar: backend.sidecar,
     local: backend.local,
     op: "upscale",
-    params: { scale },
+    // Bare pixels from the sidecar: no PNG encode there, no PNG decode here.
+    params: { scale, output: "rgb" },
     devices: backend.devices,
     workersPerDevice: workersPerDevice ?? 1,
     batch,
@@ -580,6 +581,21 @@ async function finalizeImage(
 
 type Pixels = () => Sharp;
 
+// The [H, W, 3] uint8 pixels a sidecar wrote for `output: "rgb"`, checked for their size.
+async function sidecarPixels(
+  temp: string,
+  width: number,
+  height: number,
+): Promise<Pixels> {
+  const data = await fs.readFile(temp);
+  if (data.length !== width * height * 3) {
+    throw new Error(
+      `the worker's output: expected ${width * height * 3} bytes of ${width}x${height} RGB, received ${data.length}`,
+    );
+  }
+  return () => sharp(data, { raw: { width, height, channels: 3 } });
+}
+
 async function upscaledOf(
   result: ItemResult,
   temp: string,
@@ -588,6 +604,9 @@ async function upscaledOf(
   if (raw) {
     const { width, height, channels } = raw.info;
     return () => sharp(raw.data, { raw: { width, height, channels } });
+  }
+  if (typeof result.width === "number" && typeof result.height === "number") {
+    return sidecarPixels(temp, result.width, result.height);
   }
   const bytes =
     (result.image as Buffer | undefined) ?? (await fs.readFile(temp));

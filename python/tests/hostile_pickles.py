@@ -10,9 +10,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "stylegan2"
-if not FIXTURES.exists():
-    FIXTURES = Path("/work/shared/fixtures/stylegan2")
+from shared_paths import STYLEGAN2_FIXTURES
+
+FIXTURES = STYLEGAN2_FIXTURES
 
 
 @dataclass

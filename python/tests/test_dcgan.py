@@ -11,19 +11,34 @@ from twdne.errors import ModelFileError
 from twdne.models import detect_kind, load_model
 from twdne.seeds import z_from_seeds
 
-DCGAN = Path(__file__).resolve().parents[2] / ".." / "shared" / "models" / "dcgan-anime" / "generator.h5"
+DCGAN = (
+    Path(__file__).resolve().parents[2]
+    / ".."
+    / "shared"
+    / "models"
+    / "dcgan-anime"
+    / "generator.h5"
+)
 
 
 def keras_weights(path):
     """(layer configs, {layer name: {weight name: array}}) read directly with h5py."""
     with h5py.File(path, "r") as f:
         layers = json.loads(f.attrs["model_config"])["config"]["layers"]
-        weights = {}
-        for name, group in f["model_weights"].items():
-            arrays = {}
-            group.visititems(lambda key, obj: arrays.__setitem__(key.split("/")[-1][:-2], obj[()]) if isinstance(obj, h5py.Dataset) else None)
-            weights[name] = arrays
+        weights = {name: datasets_of(group) for name, group in f["model_weights"].items()}
     return layers, weights
+
+
+def datasets_of(group):
+    """{"kernel": array, ...} for every dataset under an HDF5 group, named without ":0"."""
+    found = {}
+
+    def visit(key, obj):
+        if isinstance(obj, h5py.Dataset):
+            found[key.split("/")[-1][:-2]] = obj[()]
+
+    group.visititems(visit)
+    return found
 
 
 def conv_transpose_same(x, kernel, bias, stride):
@@ -34,7 +49,9 @@ def conv_transpose_same(x, kernel, bias, stride):
     for ky in range(k):
         for kx in range(k):
             tap = np.einsum("cij,oc->oij", x, kernel[ky, kx].astype(np.float64))
-            full[:, ky : ky + (n - 1) * stride + 1 : stride, kx : kx + (n - 1) * stride + 1 : stride] += tap
+            full[
+                :, ky : ky + (n - 1) * stride + 1 : stride, kx : kx + (n - 1) * stride + 1 : stride
+            ] += tap
     n_out = n * stride
     start = ((n - 1) * stride + k - n_out) // 2
     return full[:, start : start + n_out, start : start + n_out] + bias[:, None, None]
@@ -54,7 +71,9 @@ def numpy_forward(z, layers, weights):
             x = np.maximum(x, 0) if cfg["activation"] == "relu" else 1 / (1 + np.exp(-x))
         elif kind == "BatchNormalization":
             scale = w["gamma"] / np.sqrt(w["moving_variance"] + cfg["epsilon"])
-            x = (x - w["moving_mean"][:, None, None]) * scale[:, None, None] + w["beta"][:, None, None]
+            x = (x - w["moving_mean"][:, None, None]) * scale[:, None, None] + w["beta"][
+                :, None, None
+            ]
     return x.transpose(1, 2, 0)  # [H,W,3] in [0,1]
 
 
@@ -93,12 +112,18 @@ def test_info_describes_the_network(model):
 def test_bad_files_name_the_file_and_what_was_expected(tmp_path):
     truncated = tmp_path / "truncated.h5"
     truncated.write_bytes(DCGAN.read_bytes()[:5000])
-    with pytest.raises(ModelFileError, match=r"truncated\.h5: expected a Keras HDF5 model file, received a file h5py cannot open"):
+    with pytest.raises(
+        ModelFileError,
+        match=r"truncated\.h5: expected a Keras HDF5 model file, received a file h5py cannot open",
+    ):
         load_model("dcgan", truncated)
     empty = tmp_path / "other.h5"
     with h5py.File(empty, "w") as f:
         f["x"] = np.zeros(3)
-    with pytest.raises(ModelFileError, match=r"other\.h5: expected a Keras model \(model_config and model_weights\)"):
+    with pytest.raises(
+        ModelFileError,
+        match=r"other\.h5: expected a Keras model \(model_config and model_weights\)",
+    ):
         load_model("auto", empty)
     with pytest.raises(ModelFileError, match="expected a model file, received an empty file"):
         (tmp_path / "zero.h5").write_bytes(b"")

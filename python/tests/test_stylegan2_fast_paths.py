@@ -1,19 +1,16 @@
 """The fast generator paths (fast_ops) against the reference ops, on the fixture networks."""
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
+from shared_paths import STYLEGAN2_FIXTURES
 
 from twdne.models.stylegan2 import StyleGAN2Generator
 from twdne.seeds import z_from_seeds
 from twdne.stylegan2 import fast_ops, noise_inputs, ops
 from twdne.stylegan2.network import set_conv_path
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "stylegan2"
-if not FIXTURES.exists():
-    FIXTURES = Path("/work/shared/fixtures/stylegan2")
+FIXTURES = STYLEGAN2_FIXTURES
 SEEDS = [0, 7, 42]
 MODELS = {}
 # A filter with no symmetry, so a flipped or transposed tap shows up as an error.

@@ -2,19 +2,17 @@
 
 import json
 from collections import defaultdict
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from shared_paths import STYLEGAN2_FIXTURES
 
 from twdne.images import read_rgb, to_uint8
 from twdne.models.stylegan2 import StyleGAN2Generator
 from twdne.seeds import z_from_seeds
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "stylegan2"
-if not FIXTURES.exists():
-    FIXTURES = Path("/work/shared/fixtures/stylegan2")
+FIXTURES = STYLEGAN2_FIXTURES
 MODELS = {}
 
 

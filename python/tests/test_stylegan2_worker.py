@@ -6,12 +6,11 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from shared_paths import STYLEGAN2_FIXTURES
 
 from twdne.images import read_rgb
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "stylegan2"
-if not FIXTURES.exists():
-    FIXTURES = Path("/work/shared/fixtures/stylegan2")
+FIXTURES = STYLEGAN2_FIXTURES
 PYTHON_ROOT = Path(__file__).resolve().parents[1]
 
 

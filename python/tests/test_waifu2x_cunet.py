@@ -6,18 +6,19 @@ import shutil
 import numpy as np
 import pytest
 import reference_waifu2x as reference
+from shared_paths import CUNET, DCGAN
 
 from twdne.errors import ModelFileError
 from twdne.models import detect_kind, load_model
 from twdne.waifu2x.cunet import load_cunet
 from twdne.waifu2x.upscale import upscale_image
 
-FOLDER = "/work/shared/models/waifu2x/cunet"
+FOLDER = str(CUNET)
 
 
 @functools.cache
 def faces():
-    generator = load_model("dcgan", "/work/shared/models/dcgan-anime/generator.h5")
+    generator = load_model("dcgan", DCGAN)
     return generator.images([0, 1], None, {})
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from shared_paths import DCGAN, UPCONV7
 
 from twdne.models import load_model
 from twdne.waifu2x.upscale import upscale_image
@@ -35,12 +36,8 @@ def box_down(image, factor):
 
 
 def test_dcgan_faces_upscaled_4x_look_sharp_and_faithful():
-    faces = load_model("dcgan", "/work/shared/models/dcgan-anime/generator.h5").images(
-        [0, 1, 2, 3], None, {}
-    )
-    upconv7 = load_model(
-        "waifu2x-upconv7", "/work/shared/models/waifu2x/upconv7", options={"noise_level": 1}
-    )
+    faces = load_model("dcgan", DCGAN).images([0, 1, 2, 3], None, {})
+    upconv7 = load_model("waifu2x-upconv7", str(UPCONV7), options={"noise_level": 1})
     OUT.mkdir(parents=True, exist_ok=True)
     rows = []
     for seed, face in enumerate(faces):

@@ -9,18 +9,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from shared_paths import DCGAN, UPCONV7
 
 from twdne.errors import RequestError
 from twdne.images import write_png
 from twdne.models import detect_kind, load_model
 
-FOLDER = "/work/shared/models/waifu2x/upconv7"
+FOLDER = str(UPCONV7)
 PYTHON_ROOT = Path(__file__).resolve().parents[1]
 
 
 @functools.cache
 def faces():
-    generator = load_model("dcgan", "/work/shared/models/dcgan-anime/generator.h5")
+    generator = load_model("dcgan", DCGAN)
     return generator.images([0, 1, 2], None, {})
 
 
@@ -198,3 +199,16 @@ def test_worker_reports_a_missing_weight_file(tmp_path):
             "expected the weight file for noise_level 3, received no such file",
         },
     }
+
+
+def test_rgb_output_is_the_same_pixels_without_a_png(tmp_path):
+    inputs = write_inputs(tmp_path)
+    png = {"id": 0, "in": str(inputs[0]), "out": str(tmp_path / "0.png")}
+    rgb = {"id": 0, "in": str(inputs[0]), "out": str(tmp_path / "0.rgb")}
+    upscaler().run("upscale", [png], {"scale": 2})
+    result = upscaler().run("upscale", [rgb], {"scale": 2, "output": "rgb"})
+    assert result == [{"id": 0, "width": 128, "height": 128}]
+    pixels = np.frombuffer((tmp_path / "0.rgb").read_bytes(), dtype=np.uint8)
+    assert pixels.reshape(128, 128, 3).tobytes() == read(png["out"]).tobytes()
+    with pytest.raises(RequestError, match="params.output: expected png or rgb, received 'jpeg'"):
+        upscaler().run("upscale", [rgb], {"output": "jpeg"})

@@ -7,20 +7,21 @@ import shutil
 import numpy as np
 import pytest
 import reference_waifu2x as reference
+from shared_paths import DCGAN, UPCONV7
 
 from twdne.errors import ModelFileError, OutOfMemory, RequestError
 from twdne.models import load_model
 from twdne.waifu2x.upconv7 import load_upconv7
 from twdne.waifu2x.upscale import upscale_image
 
-FOLDER = "/work/shared/models/waifu2x/upconv7"
+FOLDER = str(UPCONV7)
 SCALE_ONLY = f"{FOLDER}/anime_style_scale_rgb.npz"
 
 
 @functools.cache
 def faces():
     """Two real 64px DCGAN faces, [2, 64, 64, 3] uint8."""
-    generator = load_model("dcgan", "/work/shared/models/dcgan-anime/generator.h5")
+    generator = load_model("dcgan", DCGAN)
     return generator.images([0, 1], None, {})
 
 

@@ -33,10 +33,18 @@ def test_ready_then_one_answer_per_request(tmp_path):
     assert ready["event"] == "ready" and ready["info"]["kind"] == "null"
     items = [{"id": i, "seed": i, "psi": 0.5, "out": str(tmp_path / f"{i}.png")} for i in range(3)]
     answer = ask(worker, {"id": 1, "op": "generate", "items": items, "params": {}})
-    assert answer == {"id": 1, "ok": True, "results": [{"id": i, "height": 8, "width": 8} for i in range(3)]}
+    assert answer == {
+        "id": 1,
+        "ok": True,
+        "results": [{"id": i, "height": 8, "width": 8} for i in range(3)],
+    }
     assert all((tmp_path / f"{i}.png").read_bytes().startswith(b"\x89PNG") for i in range(3))
     wrong = ask(worker, {"id": 2, "op": "sample", "items": [], "params": {}})
-    assert wrong == {"id": 2, "ok": False, "error": {"kind": "request", "message": "null answers generate; received op 'sample'"}}
+    assert wrong == {
+        "id": 2,
+        "ok": False,
+        "error": {"kind": "request", "message": "null answers generate; received op 'sample'"},
+    }
     worker.stdin.write('{"op": "quit"}\n')
     worker.stdin.flush()
     assert worker.wait(10) == 0

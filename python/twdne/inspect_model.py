@@ -13,11 +13,17 @@ def inspect(path, kind="auto"):
 
     try:
         model = load_model(kind, path, device="cpu")
-        return {"ok": True, "info": {**model.info(), "path": str(path), "sha256": sha256_file(path)}}
+        return {
+            "ok": True,
+            "info": {**model.info(), "path": str(path), "sha256": sha256_file(path)},
+        }
     except SidecarError as exc:
         return {"ok": False, "error": {"kind": exc.kind, "message": str(exc)}}
     except Exception as exc:  # noqa: BLE001 - inspect reports, it does not crash
-        return {"ok": False, "error": {"kind": "model", "message": f"{path}: {type(exc).__name__}: {exc}"}}
+        return {
+            "ok": False,
+            "error": {"kind": "model", "message": f"{path}: {type(exc).__name__}: {exc}"},
+        }
 
 
 def main(argv=None):

@@ -13,11 +13,15 @@ from .protocol import log, read_requests, send
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(prog="python -m twdne.worker", description=__doc__)
-    parser.add_argument("--kind", default="auto", help="model kind, or auto to detect it from the file")
+    parser.add_argument(
+        "--kind", default="auto", help="model kind, or auto to detect it from the file"
+    )
     parser.add_argument("--model", required=True, help="model file or folder")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     parser.add_argument("--options", default="{}", help="JSON object of model options")
-    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch default)")
+    parser.add_argument(
+        "--threads", type=int, default=0, help="torch CPU threads (0: torch default)"
+    )
     return parser.parse_args(argv)
 
 
@@ -41,7 +45,9 @@ def load_or_report(args):
 
     started = time.time()
     try:
-        model = load_model(args.kind, args.model, device=args.device, options=json.loads(args.options))
+        model = load_model(
+            args.kind, args.model, device=args.device, options=json.loads(args.options)
+        )
         info = {**model.info(), "path": args.model}
     except Exception as exc:  # noqa: BLE001 - every load failure becomes one readable event
         send({"event": "fatal", "error": describe(exc)})

@@ -38,12 +38,17 @@ def detect_kind(path):
     for kind, test in DETECTORS:
         if test(path, head):
             return kind
-    raise ModelFileError(path, f"a model file of a known kind ({', '.join(sorted(KINDS))})", describe_bytes(head))
+    raise ModelFileError(
+        path, f"a model file of a known kind ({', '.join(sorted(KINDS))})", describe_bytes(head)
+    )
 
 
 # (kind, predicate(path, first 8 bytes)) pairs that later kinds append to.
 DETECTORS = [
-    ("stylegan2", lambda path, head: path.is_file() and (path.suffix == ".pkl" or head[:1] == b"\x80")),
+    (
+        "stylegan2",
+        lambda path, head: path.is_file() and (path.suffix == ".pkl" or head[:1] == b"\x80"),
+    ),
     ("gpt2", looks_like_gpt2),
     ("charrnn", looks_like_charrnn),
     ("waifu2x-upconv7", looks_like_upconv7),

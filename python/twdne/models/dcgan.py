@@ -164,12 +164,20 @@ def read_keras_h5(path):
         raise ModelFileError(path, "a Keras HDF5 model file", f"a file h5py cannot open ({exc})")
     with handle:
         if "model_config" not in handle.attrs or "model_weights" not in handle:
-            raise ModelFileError(path, "a Keras model (model_config and model_weights)", "an HDF5 file without them")
+            raise ModelFileError(
+                path, "a Keras model (model_config and model_weights)", "an HDF5 file without them"
+            )
         config = json.loads(handle.attrs["model_config"])
         if config.get("class_name") != "Sequential":
-            raise ModelFileError(path, "a Keras Sequential model", f"a {config.get('class_name')!r} model")
+            raise ModelFileError(
+                path, "a Keras Sequential model", f"a {config.get('class_name')!r} model"
+            )
         weights = handle["model_weights"]
-        return [build_layer(path, layer, weights) for layer in config["config"]["layers"] if layer["class_name"] != "InputLayer"]
+        return [
+            build_layer(path, layer, weights)
+            for layer in config["config"]["layers"]
+            if layer["class_name"] != "InputLayer"
+        ]
 
 
 def build_layer(path, layer, weights):
@@ -178,7 +186,7 @@ def build_layer(path, layer, weights):
 
     def weight(name):
         group = weights[config["name"]]
-        inner = group[config["name"]] if config["name"] in group else group
+        inner = group.get(config["name"], group)
         return torch.from_numpy(np.asarray(inner[name + ":0"], dtype=np.float64))
 
     activation = activation_of(path, config.get("activation", "linear"))
@@ -187,13 +195,19 @@ def build_layer(path, layer, weights):
     if kind == "Reshape":
         return Reshape(config["target_shape"])
     if kind == "Conv2DTranspose":
-        return ConvTranspose(weight("kernel"), weight("bias"), config["strides"][0], config["padding"], activation)
+        return ConvTranspose(
+            weight("kernel"), weight("bias"), config["strides"][0], config["padding"], activation
+        )
     if kind == "BatchNormalization":
         parts = [weight(n) for n in ("gamma", "beta", "moving_mean", "moving_variance")]
         return BatchNorm(*parts, config["epsilon"])
     if kind == "Activation":
         return Activation(activation)
-    raise ModelFileError(path, "Dense, Reshape, Conv2DTranspose, BatchNormalization or Activation layers", f"a {kind} layer")
+    raise ModelFileError(
+        path,
+        "Dense, Reshape, Conv2DTranspose, BatchNormalization or Activation layers",
+        f"a {kind} layer",
+    )
 
 
 def activation_of(path, name):

@@ -6,6 +6,7 @@ models are tested on their own.
 """
 
 import json
+from pathlib import Path
 
 from .. import faults
 from ..errors import ModelFileError
@@ -19,11 +20,13 @@ class ScriptedTextModel(Model):
     def __init__(self, path, device="cpu", options=None):
         super().__init__(path, device, options)
         try:
-            script = json.loads(open(self.path, encoding="utf-8").read())
+            script = json.loads(Path(self.path).read_text(encoding="utf-8"))
             self.replies = [str(reply) for reply in script["replies"]]
             self.stop = script.get("stop", "eot")
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise ModelFileError(self.path, 'JSON with a "replies" list', f"{type(exc).__name__}: {exc}")
+            raise ModelFileError(
+                self.path, 'JSON with a "replies" list', f"{type(exc).__name__}: {exc}"
+            )
         if not self.replies:
             raise ModelFileError(self.path, "at least one reply", "an empty list")
 

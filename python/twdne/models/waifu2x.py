@@ -15,6 +15,7 @@ from .base import Model
 
 DEFAULT_TILE = 256  # input pixels per tile side: a 512px face is 4 tiles
 DEFAULT_BATCH = 4  # tiles per forward pass
+OUTPUTS = ("png", "rgb")
 MIN_TILE = 16  # out-of-memory retries halve the tile down to this, then give up
 
 
@@ -23,9 +24,11 @@ class Waifu2xUpscaler(Model):
 
     Options: noise_level (-1 none, 0..3; picks the file inside a folder), tile (input pixels
     per tile side), batch (tiles per forward pass).
-    Items of an `upscale` request: {"id", "in": PNG path, "out": PNG path}; params: {"scale":
-    2 | 4, "tile": optional override}. Results: {"id", "width", "height"}, or {"id", "error"}
-    for an input that cannot be read, while the other items finish.
+    Items of an `upscale` request: {"id", "in": PNG path, "out": output path}; params:
+    {"scale": 2 | 4, "tile": optional override, "output": "png" (default) or "rgb"}. "rgb"
+    writes the bare [H, W, 3] uint8 pixels, which spares both sides a PNG encode and decode
+    when the orchestrator re-encodes them anyway. Results: {"id", "width", "height"}, or
+    {"id", "error"} for an input that cannot be read, while the other items finish.
     """
 
     ops = ("upscale",)
@@ -66,6 +69,9 @@ class Waifu2xUpscaler(Model):
         if isinstance(scale, bool) or scale not in SCALES:
             raise RequestError(f"params.scale: expected 2 or 4, received {scale!r}")
         tile = check_positive(params.get("tile", self.tile), "params.tile")
+        output = params.get("output", "png")
+        if output not in OUTPUTS:
+            raise RequestError(f"params.output: expected png or rgb, received {output!r}")
         for index, item in enumerate(items):
             for field in ("id", "in", "out"):
                 if field not in item:
@@ -75,13 +81,13 @@ class Waifu2xUpscaler(Model):
         faults.before_batch(items)
         results = []
         for index, item in enumerate(items):
-            results.append(self.upscale_item(item, scale, tile))
+            results.append(self.upscale_item(item, scale, tile, output))
             if index == 0:
                 faults.mid_batch()
         return results
 
-    def upscale_item(self, item, scale, tile):
-        """One result: the upscaled PNG written to item["out"], or the item's error."""
+    def upscale_item(self, item, scale, tile, output="png"):
+        """One result: the upscaled image written to item["out"], or the item's error."""
         failure = faults.item_error(item["id"])
         if failure:
             return {"id": item["id"], "error": str(failure)}
@@ -90,7 +96,11 @@ class Waifu2xUpscaler(Model):
         except InputImageError as exc:
             return {"id": item["id"], "error": str(exc)}
         out = upscale_image(self.net, image, scale, tile, self.batch, MIN_TILE, self.device)
-        write_png(out, item["out"])
+        if output == "rgb":
+            with open(item["out"], "wb") as handle:
+                handle.write(np.ascontiguousarray(out, dtype=np.uint8).tobytes())
+        else:
+            write_png(out, item["out"])
         return {"id": item["id"], "width": int(out.shape[1]), "height": int(out.shape[0])}
 
 
