@@ -203,12 +203,12 @@ def test_worker_reports_a_missing_weight_file(tmp_path):
 
 def test_rgb_output_is_the_same_pixels_without_a_png(tmp_path):
     inputs = write_inputs(tmp_path)
-    png = {"id": 0, "in": str(inputs[0]), "out": str(tmp_path / "0.png")}
-    rgb = {"id": 0, "in": str(inputs[0]), "out": str(tmp_path / "0.rgb")}
+    png = {"id": 0, "in": str(inputs[0]), "out": str(tmp_path / "0.out.png")}
+    rgb = {"id": 0, "in": str(inputs[0]), "out": str(tmp_path / "0.out.rgb")}
     upscaler().run("upscale", [png], {"scale": 2})
     result = upscaler().run("upscale", [rgb], {"scale": 2, "output": "rgb"})
     assert result == [{"id": 0, "width": 128, "height": 128}]
-    pixels = np.frombuffer((tmp_path / "0.rgb").read_bytes(), dtype=np.uint8)
+    pixels = np.frombuffer((tmp_path / "0.out.rgb").read_bytes(), dtype=np.uint8)
     assert pixels.reshape(128, 128, 3).tobytes() == read(png["out"]).tobytes()
     with pytest.raises(RequestError, match="params.output: expected png or rgb, received 'jpeg'"):
         upscaler().run("upscale", [rgb], {"output": "jpeg"})
