@@ -33,15 +33,9 @@ EOT = 50256
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=16, help="prompts per twdne batch")
-    parser.add_argument(
-        "--prompt-tokens", type=int, default=32, help="tokens in each prompt"
-    )
-    parser.add_argument(
-        "--new-tokens", type=int, default=32, help="max_new_tokens per sample"
-    )
-    parser.add_argument(
-        "--baseline-samples", type=int, default=1, help="samples for the old loop"
-    )
+    parser.add_argument("--prompt-tokens", type=int, default=32, help="tokens in each prompt")
+    parser.add_argument("--new-tokens", type=int, default=32, help="max_new_tokens per sample")
+    parser.add_argument("--baseline-samples", type=int, default=1, help="samples for the old loop")
     parser.add_argument(
         "--baseline-tokens",
         type=int,
@@ -54,9 +48,7 @@ def parse_args():
 def random_gpt2():
     """124M-sized GPT-2 with GPT-2's init scale (std 0.02), on DEVICE, in eval mode."""
     torch.manual_seed(0)
-    model = GPT2(
-        GPT2Config(n_vocab=50257, n_ctx=1024, n_embd=768, n_head=12, n_layer=12)
-    )
+    model = GPT2(GPT2Config(n_vocab=50257, n_ctx=1024, n_embd=768, n_head=12, n_layer=12))
     with torch.no_grad():
         for parameter in model.parameters():
             if parameter.dim() > 1:
@@ -108,12 +100,8 @@ def main():
         temperature=0.7, top_k=40, max_new_tokens=args.new_tokens, stop_at_eot=False
     )
     generator = torch.Generator().manual_seed(1)
-    prompts = torch.randint(
-        0, EOT, (args.batch, args.prompt_tokens), generator=generator
-    ).tolist()
-    print(
-        f"device {DEVICE}, threads {torch.get_num_threads()}, torch {torch.__version__}"
-    )
+    prompts = torch.randint(0, EOT, (args.batch, args.prompt_tokens), generator=generator).tolist()
+    print(f"device {DEVICE}, threads {torch.get_num_threads()}, torch {torch.__version__}")
     print(
         f"prompt {args.prompt_tokens} tokens, {args.new_tokens} new tokens, "
         "temperature 0.7, top_k 40"
@@ -128,23 +116,15 @@ def main():
         EOT,
     )
 
-    fast, made = tokens_per_second(
-        model, prompts, settings, use_cache=True, batch=args.batch
-    )
-    print(
-        f"twdne sampler  (batch {args.batch}, KV cache):   {fast:8.1f} tokens/s ({made} tokens)"
-    )
+    fast, made = tokens_per_second(model, prompts, settings, use_cache=True, batch=args.batch)
+    print(f"twdne sampler  (batch {args.batch}, KV cache):   {fast:8.1f} tokens/s ({made} tokens)")
     baseline_prompts = prompts[: args.baseline_samples]
     baseline_tokens = args.baseline_tokens or args.new_tokens
     baseline = SampleSettings(
         temperature=0.7, top_k=40, max_new_tokens=baseline_tokens, stop_at_eot=False
     )
-    slow, made = tokens_per_second(
-        model, baseline_prompts, baseline, use_cache=False, batch=1
-    )
-    print(
-        f"old loop       (batch 1, whole context):  {slow:8.1f} tokens/s ({made} tokens)"
-    )
+    slow, made = tokens_per_second(model, baseline_prompts, baseline, use_cache=False, batch=1)
+    print(f"old loop       (batch 1, whole context):  {slow:8.1f} tokens/s ({made} tokens)")
     print(f"ratio: {fast / slow:.1f}x (target >= 20x)")
     cached = gflop_per_new_token(args.prompt_tokens, args.new_tokens, True)
     recomputed = gflop_per_new_token(args.prompt_tokens, baseline_tokens, False)
