@@ -11,7 +11,11 @@ import { resolveDevices, threadsPerWorker } from "./devices.ts";
 import { badInput } from "./errors.ts";
 import { parseIdList } from "./ids.ts";
 import { checkModelPath, sha256Of } from "./model-file.ts";
-import { parseShard, takeShard } from "./shard.ts";
+import {
+  checkPositive,
+  shardSelector,
+  type StageFlags,
+} from "./stage-flags.ts";
 import {
   failureLines,
   runStage,
@@ -22,9 +26,7 @@ import {
 
 export const NOISE_MODES = ["const", "random", "none", "tf"] as const;
 
-export interface FacesOptions {
-  out: string;
-  config?: string;
+export interface FacesOptions extends StageFlags {
   network?: string;
   kind?: string;
   seeds?: string;
@@ -32,18 +34,6 @@ export interface FacesOptions {
   noiseMode?: string;
   class?: number;
   fp16?: boolean;
-  devices?: string;
-  batch?: number;
-  workersPerDevice?: number;
-  shard?: string;
-  limit?: number;
-  maxAttempts?: number;
-  force?: boolean;
-  verify?: boolean;
-  dryRun?: boolean;
-  verbose?: boolean;
-  /** Extra sidecar environment; tests inject faults through it. */
-  env?: Record<string, string>;
 }
 
 /** Makes the faces the flags and config ask for; resolves to the stage summary. */
@@ -59,16 +49,9 @@ export async function runFaces(options: FacesOptions): Promise<StageSummary> {
     options.workersPerDevice ?? 1,
     "--workers-per-device",
   );
-  const shard = parseShard(options.shard);
-  const limit =
-    options.limit === undefined
-      ? undefined
-      : checkPositive(options.limit, "--limit");
+  const selectShard = shardSelector(options);
   const maxAttempts = checkPositive(options.maxAttempts ?? 3, "--max-attempts");
-  const targets = takeShard(selectTargets(options, config), shard).slice(
-    0,
-    limit,
-  );
+  const targets = selectShard(selectTargets(options, config));
   const network = options.network ?? config.network;
   if (!network) {
     throw badInput(
@@ -174,13 +157,6 @@ function checkClass(value: unknown): number | undefined {
   if (value === undefined || value === null) return undefined;
   if (!Number.isInteger(value) || (value as number) < 0)
     throw badInput("--class", "a class index 0 or more", value);
-  return value as number;
-}
-
-/** A positive integer flag; anything else names the flag. */
-export function checkPositive(value: unknown, flag: string): number {
-  if (!Number.isInteger(value) || (value as number) < 1)
-    throw badInput(flag, "a whole number of 1 or more", value);
   return value as number;
 }
 

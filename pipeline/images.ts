@@ -17,11 +17,16 @@ import {
   type ImageFormat,
 } from "./encode-image.ts";
 import { badInput } from "./errors.ts";
-import { checkPositive, decodeImage } from "./faces.ts";
+import { decodeImage } from "./faces.ts";
+import {
+  checkOptionalPositive,
+  checkPositive,
+  shardSelector,
+  type StageFlags,
+} from "./stage-flags.ts";
 import { parseIdList } from "./ids.ts";
 import { checkModelPath, sha256Of } from "./model-file.ts";
 import { mapLimit } from "./resume.ts";
-import { parseShard, takeShard } from "./shard.ts";
 import type { ItemResult } from "./sidecar.ts";
 import {
   runStage,
@@ -58,12 +63,8 @@ const WEIGHT_NAMES = {
 };
 type Waifu2xKind = keyof typeof WEIGHT_NAMES;
 
-export interface ImagesOptions {
-  out: string;
-  config?: string;
+export interface ImagesOptions extends StageFlags {
   ids?: string;
-  shard?: string;
-  limit?: number;
   upscaler?: string;
   model?: string;
   noiseLevel?: number;
@@ -74,17 +75,7 @@ export interface ImagesOptions {
   format?: string;
   keepPng?: boolean;
   command?: string;
-  devices?: string;
-  batch?: number;
-  workersPerDevice?: number;
   tile?: number;
-  maxAttempts?: number;
-  force?: boolean;
-  verify?: boolean;
-  dryRun?: boolean;
-  verbose?: boolean;
-  /** Extra sidecar environment; tests inject faults through it. */
-  env?: Record<string, string>;
 }
 
 /** The stage summary plus the size of every image the run folder now holds. */
@@ -131,23 +122,16 @@ export async function runImages(
       options.command,
     );
   const batch = checkPositive(options.batch ?? 8, "--batch");
-  const workersPerDevice =
-    options.workersPerDevice === undefined
-      ? undefined
-      : checkPositive(options.workersPerDevice, "--workers-per-device");
-  const tile =
-    options.tile === undefined
-      ? undefined
-      : checkPositive(options.tile, "--tile");
+  const workersPerDevice = checkOptionalPositive(
+    options.workersPerDevice,
+    "--workers-per-device",
+  );
+  const tile = checkOptionalPositive(options.tile, "--tile");
   const maxAttempts = checkPositive(options.maxAttempts ?? 3, "--max-attempts");
-  const shard = parseShard(options.shard);
-  const limit =
-    options.limit === undefined
-      ? undefined
-      : checkPositive(options.limit, "--limit");
+  const selectShard = shardSelector(options);
 
   // Choose the faces, then set up whatever makes the pixels.
-  const ids = takeShard(await selectIds(options), shard).slice(0, limit);
+  const ids = selectShard(await selectIds(options));
   const backend = await prepareBackend(upscaler, options, {
     scale,
     noiseLevel,

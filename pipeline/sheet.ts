@@ -4,7 +4,7 @@ import path from "node:path";
 import sharp from "sharp";
 import { writeFileAtomic } from "./atomic.ts";
 import { badInput, UserError } from "./errors.ts";
-import { checkPositive } from "./faces.ts";
+import { checkPositive } from "./stage-flags.ts";
 import { parseIdList } from "./ids.ts";
 
 export const SOURCES = ["faces", "site"] as const;

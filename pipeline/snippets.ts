@@ -6,11 +6,14 @@ import { writeFileAtomic } from "./atomic.ts";
 import { expandGroups, loadConfig, type Config } from "./config.ts";
 import { resolveDevices, threadsPerWorker } from "./devices.ts";
 import { badInput } from "./errors.ts";
-import { checkPositive } from "./faces.ts";
+import {
+  checkPositive,
+  shardSelector,
+  type StageFlags,
+} from "./stage-flags.ts";
 import { parseIdList } from "./ids.ts";
 import { checkModelPath, sha256Of } from "./model-file.ts";
 import { projectRoot } from "./python.ts";
-import { parseShard, takeShard } from "./shard.ts";
 import { attemptSeed, cleanSnippet } from "./snippet-text.ts";
 import {
   runStage,
@@ -22,9 +25,7 @@ import { formatSynopsis, parseSynopsis } from "./synopsis-line.ts";
 
 export const BACKENDS = ["gpt2", "twostage", "charrnn"] as const;
 
-export interface SnippetsOptions {
-  out: string;
-  config?: string;
+export interface SnippetsOptions extends StageFlags {
   backend?: string;
   model?: string;
   synopsisModel?: string;
@@ -37,22 +38,12 @@ export interface SnippetsOptions {
   synopsisPromptFile?: string;
   plotPromptFile?: string;
   ids?: string;
-  shard?: string;
-  limit?: number;
   temperature?: number;
   topK?: number;
   topP?: number;
   maxNewTokens?: number;
   minChars?: number;
   minSynopsisChars?: number;
-  maxAttempts?: number;
-  devices?: string;
-  batch?: number;
-  workersPerDevice?: number;
-  force?: boolean;
-  dryRun?: boolean;
-  verbose?: boolean;
-  env?: Record<string, string>;
 }
 
 /** The snippet settings after flags, config and defaults, validated. */
@@ -166,12 +157,7 @@ async function resolve(
       "--max-new-tokens",
     ),
   };
-  const shard = parseShard(options.shard);
-  const limit =
-    options.limit === undefined
-      ? undefined
-      : checkPositive(options.limit, "--limit");
-  const ids = takeShard(selectIds(options, config), shard).slice(0, limit);
+  const ids = shardSelector(options)(selectIds(options, config));
   const workersPerDevice = checkPositive(
     pick(options.workersPerDevice, "workers_per_device", 1),
     "--workers-per-device",

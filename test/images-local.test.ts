@@ -3,39 +3,13 @@ import fs from "node:fs";
 import path from "node:path";
 import sharp from "sharp";
 import t from "tap";
+import { dcganFaces } from "./helpers/dcgan-faces.ts";
 import { DCGAN, manifestLines, range, tempDir, twdne } from "./helpers/cli.ts";
 
 // ImageMagick from Debian, by its full path so nothing else named convert answers.
 const CONVERT = "/usr/bin/convert";
 
-let facesDir = "";
-t.before(async () => {
-  facesDir = tempDir(t, "local-faces");
-  const made = await twdne([
-    "faces",
-    "--network",
-    DCGAN,
-    "--seeds",
-    "0-7",
-    "--out",
-    facesDir,
-    "--devices",
-    "cpu",
-  ]);
-  if (made.code !== 0) throw new Error(made.stderr);
-});
-
-function runFolder(
-  t: { teardown: (fn: () => void) => void },
-  name: string,
-): string {
-  const out = tempDir(t, name);
-  fs.cpSync(path.join(facesDir, "faces"), path.join(out, "faces"), {
-    recursive: true,
-    preserveTimestamps: true,
-  });
-  return out;
-}
+const runFolder = dcganFaces(t, "local-faces");
 
 function images(out: string, ...flags: string[]) {
   return twdne(["images", "--out", out, ...flags]);

@@ -5,48 +5,15 @@ import path from "node:path";
 import { execa } from "execa";
 import sharp from "sharp";
 import t from "tap";
-import {
-  BIN,
-  DCGAN,
-  manifestLines,
-  range,
-  tempDir,
-  twdne,
-} from "./helpers/cli.ts";
+import { dcganFaces } from "./helpers/dcgan-faces.ts";
+import { BIN, manifestLines, range, tempDir, twdne } from "./helpers/cli.ts";
 import { projectRoot } from "../pipeline/python.ts";
 
 const UPCONV7 = path.resolve(projectRoot, "../shared/models/waifu2x/upconv7");
 const CUNET = path.resolve(projectRoot, "../shared/models/waifu2x/cunet");
 
 // Eight real faces, made once and copied into each test's run folder.
-let facesDir = "";
-t.before(async () => {
-  facesDir = tempDir(t, "images-faces");
-  const made = await twdne([
-    "faces",
-    "--network",
-    DCGAN,
-    "--seeds",
-    "0-7",
-    "--out",
-    facesDir,
-    "--devices",
-    "cpu",
-  ]);
-  if (made.code !== 0) throw new Error(made.stderr);
-});
-
-function runFolder(
-  t: { teardown: (fn: () => void) => void },
-  name: string,
-): string {
-  const out = tempDir(t, name);
-  fs.cpSync(path.join(facesDir, "faces"), path.join(out, "faces"), {
-    recursive: true,
-    preserveTimestamps: true,
-  });
-  return out;
-}
+const runFolder = dcganFaces(t, "images-faces");
 
 function images(out: string, ...flags: string[]) {
   return twdne([

@@ -104,14 +104,7 @@ const command: CommandModule<{}, any> = {
         "the fourth of eight machines",
       ),
   handler: async (argv) => {
-    const summary = await runFaces({
-      ...argv,
-      out: argv.out,
-      noiseMode: argv.noiseMode,
-      workersPerDevice: argv.workersPerDevice,
-      maxAttempts: argv.maxAttempts,
-      dryRun: argv.dryRun,
-    });
+    const summary = await runFaces({ ...argv, out: argv.out });
     process.exitCode = reportStage(summary, argv.out);
   },
 };

@@ -129,15 +129,7 @@ const command: CommandModule<{}, any> = {
         "no GPU: lanczos resize to WebP",
       ),
   handler: async (argv) => {
-    const summary = await runImages({
-      ...argv,
-      out: argv.out,
-      noiseLevel: argv.noiseLevel,
-      keepPng: argv.keepPng,
-      workersPerDevice: argv.workersPerDevice,
-      maxAttempts: argv.maxAttempts,
-      dryRun: argv.dryRun,
-    });
+    const summary = await runImages({ ...argv, out: argv.out });
     if (argv.dryRun) return;
     const site = path.join(argv.out, "site");
     process.stderr.write(
