@@ -5,11 +5,10 @@ import { badInput, UserError } from "./errors.ts";
 import { parseIdList } from "./ids.ts";
 import { projectRoot } from "./python.ts";
 
-export const DEFAULT_CONFIG = path.join(
-  projectRoot,
-  "data",
-  "twdne.config.json",
-);
+/** The config used without --config: $TWDNE_CONFIG, else data/twdne.config.json. */
+export const DEFAULT_CONFIG =
+  process.env.TWDNE_CONFIG ||
+  path.join(projectRoot, "data", "twdne.config.json");
 
 /** A face group: ids, their seeds (default: the ids), and the truncation psi. */
 export interface FaceGroup {

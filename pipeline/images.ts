@@ -105,6 +105,7 @@ export async function runImages(
   options: ImagesOptions,
 ): Promise<ImagesSummary> {
   // Validate every flag before touching the model, the devices or the disk.
+  options = withConfigDefaults(options);
   const upscaler = checkUpscaler(options.upscaler ?? "waifu2x");
   const encoding: Encoding = {
     format: checkFormat(options.format ?? "jpeg"),
@@ -325,6 +326,33 @@ async function waifu2xBackend(
       noise_level: noiseLevel,
     },
   };
+}
+
+// Settings the flags leave out, from the config's images section (its keys in snake_case).
+function withConfigDefaults(options: ImagesOptions): ImagesOptions {
+  const section = (loadConfig(options.config).images ?? {}) as Record<
+    string,
+    unknown
+  >;
+  const fromConfig = {
+    upscaler: section.upscaler,
+    scale: section.scale,
+    noiseLevel: section.noise_level,
+    quality: section.quality,
+    format: section.format,
+    mozjpeg: section.mozjpeg,
+    batch: section.batch,
+  };
+  const defined = Object.entries(fromConfig).filter(
+    ([, value]) => value !== undefined,
+  );
+  const flags = Object.entries(options).filter(
+    ([, value]) => value !== undefined,
+  );
+  return {
+    ...Object.fromEntries(defined),
+    ...Object.fromEntries(flags),
+  } as ImagesOptions;
 }
 
 // --model, else images.model of the config (relative to the config file).

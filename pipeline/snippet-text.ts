@@ -34,6 +34,14 @@ export function tidyWhitespace(text: string): string {
     .trim();
 }
 
+/** Joins hard-wrapped lines inside each paragraph (text of a hard-wrapped corpus). */
+export function unwrapLines(text: string): string {
+  return text
+    .split(/\n\s*\n/)
+    .map((paragraph) => paragraph.replace(/[ \t]*\n[ \t]*/g, " "))
+    .join("\n\n");
+}
+
 export interface CleanedText {
   text: string;
   /** Why the text cannot be used as it is, if it cannot. */

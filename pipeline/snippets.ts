@@ -14,7 +14,7 @@ import {
 import { parseIdList } from "./ids.ts";
 import { checkModelPath, sha256Of } from "./model-file.ts";
 import { projectRoot } from "./python.ts";
-import { attemptSeed, cleanSnippet } from "./snippet-text.ts";
+import { attemptSeed, cleanSnippet, unwrapLines } from "./snippet-text.ts";
 import {
   runStage,
   type Job,
@@ -89,7 +89,9 @@ export async function runSnippets(
       leadIn: lastParagraph(prompt),
       file: (id) => path.join("site", `snippet-${id}.txt`),
       minChars: resolved.minChars,
-      compose: (text) => text,
+      // The char-RNN learned hard-wrapped prose: its line breaks are not paragraphs.
+      compose: (text) =>
+        resolved.backend === "charrnn" ? unwrapLines(text) : text,
     });
   }
   return twoStage(options, pick, resolved, model, vocab);

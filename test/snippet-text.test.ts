@@ -5,6 +5,7 @@ import {
   cutAtEndOfText,
   tidyWhitespace,
   trimToSentence,
+  unwrapLines,
 } from "../pipeline/snippet-text.ts";
 
 t.test("text is cut at the first end-of-text marker", async (t) => {
@@ -26,6 +27,13 @@ t.test("length-stopped text keeps whole sentences", async (t) => {
   t.equal(
     trimToSentence("Ends with an ellipsis\u2026 and more"),
     "Ends with an ellipsis\u2026",
+  );
+});
+
+t.test("hard-wrapped lines are joined inside paragraphs", async (t) => {
+  t.equal(
+    unwrapLines("one\ntwo \n three\n\nfour\nfive"),
+    "one two three\n\nfour five",
   );
 });
 

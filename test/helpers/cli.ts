@@ -11,6 +11,17 @@ export const DCGAN = path.resolve(
 );
 export const BIN = path.join(projectRoot, "pipeline", "bin", "twdne.js");
 
+/** A config with no settings, so tests see only the flags they pass. */
+export const EMPTY_CONFIG = path.join(
+  projectRoot,
+  "test",
+  "helpers",
+  "empty.config.json",
+);
+
+// Every twdne the tests start, directly or through twdne(), reads the empty config.
+process.env.TWDNE_CONFIG = EMPTY_CONFIG;
+
 /** Runs `twdne ...args` and returns its exit code, stdout and stderr; never throws. */
 export async function twdne(args: string[], options: Options = {}) {
   const result = await execa("node", [BIN, ...args], {
