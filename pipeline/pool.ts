@@ -1,4 +1,4 @@
-// The worker pool: long-lived sidecars, one shared queue, retries, and out-of-memory halving.
+// The worker pool: long-lived workers (sidecars or local lanes), one shared queue, retries, out-of-memory halving.
 import { formatIdList } from "./ids.ts";
 import {
   ModelLoadError,
@@ -128,11 +128,11 @@ export class Pool<I extends PoolItem> {
   /** Stops handing out work and ends the workers (Ctrl-C). */
   stop(): void {
     this.stopped = true;
-    for (const sidecar of this.running) sidecar?.kill();
+    for (const worker of this.running) worker?.kill();
     this.wakeAll();
   }
 
-  // One worker: start its sidecar, then take batches until none are left.
+  // One worker slot: start its worker, then take batches until none are left.
   private async workerLoop(index: number): Promise<void> {
     const status = this.workers[index];
     let worker = await this.startWorker(index);
@@ -157,12 +157,12 @@ export class Pool<I extends PoolItem> {
   }
 
   private async startWorker(index: number): Promise<Worker | undefined> {
-    const sidecar = this.options.specs[index].create();
-    this.running[index] = sidecar;
+    const worker = this.options.specs[index].create();
+    this.running[index] = worker;
     try {
-      this.info = await sidecar.start();
+      this.info = await worker.start();
       this.workers[index].state = "idle";
-      return sidecar;
+      return worker;
     } catch (error) {
       if (error instanceof ModelLoadError) {
         this.stop();
@@ -205,7 +205,7 @@ export class Pool<I extends PoolItem> {
 
   // Sends one batch; returns false when the worker died and must be replaced.
   private async runBatch(
-    sidecar: Worker,
+    worker: Worker,
     batch: Batch<I>,
     status: WorkerStatus,
   ): Promise<boolean> {
@@ -217,7 +217,7 @@ export class Pool<I extends PoolItem> {
       const requests = batch.items.map((item) =>
         toRequest(item, batch.attempts),
       );
-      answer = await sidecar.request(op, requests, params);
+      answer = await worker.request(op, requests, params);
       if (this.options.verbose) this.logRequest(status, batch, answer, started);
     } catch (error) {
       if (!(error instanceof SidecarExit)) throw error;
@@ -305,6 +305,6 @@ export class Pool<I extends PoolItem> {
   }
 
   private async stopAll(): Promise<void> {
-    await Promise.all(this.running.map((sidecar) => sidecar?.stop()));
+    await Promise.all(this.running.map((worker) => worker?.stop()));
   }
 }
