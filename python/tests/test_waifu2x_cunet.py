@@ -6,11 +6,13 @@ import shutil
 import numpy as np
 import pytest
 import reference_waifu2x as reference
+import torch
 from shared_paths import CUNET, DCGAN
 
 from twdne.errors import ModelFileError
 from twdne.models import detect_kind, load_model
 from twdne.waifu2x.cunet import load_cunet
+from twdne.waifu2x.image_pools import run_with_image_pools
 from twdne.waifu2x.upscale import upscale_image
 
 FOLDER = str(CUNET)
@@ -46,17 +48,37 @@ def test_geometry_is_read_from_the_graph():
     assert cunet.parameter_count() == 1284598
 
 
-def test_odd_sizes_and_tiles():
-    """Squeeze-and-excitation pools over each tile, so tiles change the output a little (as in
-    every tiled CUNet); whole-image tiles and odd sides must still be exact."""
-    image = faces()[1][3:40, 5:58]  # [37, 53, 3]
+@pytest.mark.parametrize("tile,batch", [(8, 1), (13, 3), (17, 2), (24, 4), (36, 5)])
+def test_tiled_equals_untiled_on_odd_sizes(tile, batch):
+    """Squeeze-and-excitation pools over the whole image, not per tile, so tiles agree."""
+    image = faces()[1][3:40, 5:58]  # [37, 53, 3]: odd, and no tile divides it
     untiled = upscale_image(net(), image, scale=2, tile=1000)
     assert untiled.shape == (74, 106, 3)
-    assert np.array_equal(upscale_image(net(), image, scale=2, tile=53), untiled)
-    for tile in (13, 24):
-        tiled = upscale_image(net(), image, scale=2, tile=tile, batch=3)
-        assert tiled.shape == untiled.shape
-        assert diff(tiled, untiled).mean() < 3
+    tiled = upscale_image(net(), image, scale=2, tile=tile, batch=batch)
+    assert tiled.shape == untiled.shape
+    assert diff(tiled, untiled).max() <= 1
+    assert (diff(tiled, untiled) == 0).mean() >= 0.999
+
+
+def test_waiting_tiles_parked_in_host_memory_give_the_same_output():
+    image = torch.from_numpy(faces()[0][:30, :44].copy()).permute(2, 0, 1).float() / 255
+    cunet = net()
+    pad, tile = cunet.pad, (16, 24)
+    padded = torch.nn.functional.pad(image[None], (pad, pad + 4, pad, pad + 2), mode="replicate")[0]
+    corners = [(y, x) for y in (0, 16) for x in (0, 24)]
+    crops = [padded[:, y : y + 16 + 2 * pad, x : x + 24 + 2 * pad] for y, x in corners]
+    batches = [(torch.stack(crops[:3]), corners[:3]), (torch.stack(crops[3:]), corners[3:])]
+    kept, parked = (
+        run_with_image_pools(cunet, batches, [0, 16], [0, 24], tile, (30, 44), park=park)
+        for park in (False, True)
+    )
+    assert all(torch.equal(a, b) for a, b in zip(kept, parked))
+
+
+def test_tiles_that_miss_a_pooled_map_are_refused():
+    image = torch.zeros(3, 1, 1, 8 + 2 * net().pad, 8 + 2 * net().pad)
+    with pytest.raises(ValueError, match="do not cover"):
+        run_with_image_pools(net(), [(image[0], [(0, 0)])], [0], [0], (8, 8), (64, 64))
 
 
 def test_sidecar_kind_folder_and_single_files(tmp_path):

@@ -5,12 +5,25 @@ Blobs are NCHW tensors, or [N, C] vectors after global pooling and InnerProduct,
 refused by name when the model is loaded.
 """
 
+from dataclasses import dataclass, field
+
 import torch
 import torch.nn.functional as F
 
 from ..errors import ModelFileError
 
 ARRAY_SLOPE = 10  # param id of an activation's parameters
+
+
+@dataclass
+class Run:
+    """One pass through the graph, resumable: the input, the live blobs, the next layer, and
+    vectors that stand in for global pooling layers (by layer name) when given."""
+
+    x: torch.Tensor
+    pooled: dict
+    blobs: dict = field(default_factory=dict)
+    index: int = 0
 
 
 class NcnnNet:
@@ -44,13 +57,34 @@ class NcnnNet:
         ]
 
     def __call__(self, x):
-        blobs = {}
-        for index, layer in enumerate(self.layers):
-            inputs = [blobs[b] for b in layer.bottoms]
-            blobs.update(zip(layer.tops, LAYERS[layer.type](self, layer, inputs, x)))
+        return self.run(self.begin(x))
+
+    def begin(self, x, pooled=None):
+        """A run of the graph on input x that has not started; see run."""
+        return Run(x, pooled if pooled is not None else {})
+
+    def run(self, state, until=None):
+        """Runs layers from where `state` stopped: to the end, returning the output blob, or
+        up to (not including) layer index `until`, returning that layer's first input blob."""
+        stop = len(self.layers) if until is None else until
+        for index in range(state.index, stop):
+            layer = self.layers[index]
+            inputs = [state.blobs[b] for b in layer.bottoms]
+            state.blobs.update(zip(layer.tops, LAYERS[layer.type](self, layer, inputs, state)))
             for blob in self.freed_after[index]:
-                del blobs[blob]  # its last reader ran: free the memory now
-        return blobs[self.output]
+                del state.blobs[blob]  # its last reader ran: free the memory now
+        state.index = stop
+        if until is None:
+            return state.blobs[self.output]
+        return state.blobs[self.layers[until].bottoms[0]]
+
+    def global_pools(self):
+        """Indices of the layers that pool a whole feature map into one vector."""
+        return [
+            index
+            for index, layer in enumerate(self.layers)
+            if layer.type == "Pooling" and layer.params.get(4, 0)
+        ]
 
     def weight(self, layer, name):
         return self.weights[(layer.name, name)]
@@ -63,14 +97,14 @@ class NcnnNet:
         return sum(w.numel() for w in self.weights.values())
 
 
-# Layers: each takes (net, layer, input tensors, net input) and returns its output tensors
+# Layers: each takes (net, layer, input tensors, the Run) and returns its output tensors
 
 
-def input_layer(net, layer, inputs, x):
-    return [x]
+def input_layer(net, layer, inputs, run):
+    return [run.x]
 
 
-def convolution(net, layer, inputs, x):
+def convolution(net, layer, inputs, run):
     p = layer.params
     weight = conv_weight(net, layer, transposed=False)  # [out, in, kh, kw]
     bias = net.weight(layer, "bias") if p.get(5, 0) else None
@@ -84,7 +118,7 @@ def convolution(net, layer, inputs, x):
     return [activate(p, F.conv2d(y, weight, bias, stride, 0, dilation))]
 
 
-def deconvolution(net, layer, inputs, x):
+def deconvolution(net, layer, inputs, run):
     p = layer.params
     weight = conv_weight(net, layer, transposed=True)  # [in, out, kh, kw]
     bias = net.weight(layer, "bias") if p.get(5, 0) else None
@@ -134,10 +168,13 @@ def activate(p, y):
     raise ValueError(f"ncnn activation type {kind} is not supported")
 
 
-def pooling(net, layer, inputs, x):
-    """Global pooling gives an [N, C] vector; windowed pooling needs no padding here."""
+def pooling(net, layer, inputs, run):
+    """Global pooling gives an [N, C] vector (or the run's stand-in [C] for every sample);
+    windowed pooling needs no padding here."""
     p, y = layer.params, inputs[0]
     average = p.get(0, 0) == 1
+    if layer.name in run.pooled:
+        return [run.pooled[layer.name].to(y.dtype).expand(y.shape[0], -1)]
     if p.get(4, 0):
         return [y.mean((2, 3)) if average else y.amax((2, 3))]
     kernel, stride = p.get(1, 0), p.get(2, 1)
@@ -145,7 +182,7 @@ def pooling(net, layer, inputs, x):
     return [pool(y, kernel, stride)]
 
 
-def inner_product(net, layer, inputs, x):
+def inner_product(net, layer, inputs, run):
     p = layer.params
     y = inputs[0].flatten(1)  # [N, in]
     weight = net.weight(layer, "weight").reshape(p[0], -1)  # [out, in]
@@ -153,7 +190,7 @@ def inner_product(net, layer, inputs, x):
     return [activate(p, F.linear(y, weight, bias))]
 
 
-def scale(net, layer, inputs, x):
+def scale(net, layer, inputs, run):
     """Per-channel scale: from a second blob (squeeze-and-excitation) or from the weights."""
     p, y = layer.params, inputs[0]
     if p.get(0, 0) == -233:
@@ -162,11 +199,11 @@ def scale(net, layer, inputs, x):
     return [y + net.weight(layer, "bias").reshape(1, -1, 1, 1) if p.get(1, 0) else y]
 
 
-def split(net, layer, inputs, x):
+def split(net, layer, inputs, run):
     return [inputs[0]] * len(layer.tops)
 
 
-def crop(net, layer, inputs, x):
+def crop(net, layer, inputs, run):
     """Offsets 0 (w) and 1 (h); the size is the second blob's, or params 3 (w) and 4 (h)."""
     p, y = layer.params, inputs[0]
     left, top = p.get(0, 0), p.get(1, 0)
@@ -177,7 +214,7 @@ def crop(net, layer, inputs, x):
     return [y[:, :, top : top + height, left : left + width]]
 
 
-def eltwise(net, layer, inputs, x):
+def eltwise(net, layer, inputs, run):
     """0 = op (0 product, 1 sum with optional coefficients 1, 2 max)."""
     op, coeffs = layer.params.get(0, 1), layer.params.get(1, [])
     if op == 0:
@@ -198,7 +235,7 @@ BINARY = {
 }
 
 
-def binary_op(net, layer, inputs, x):
+def binary_op(net, layer, inputs, run):
     """0 = op; 1 = with_scalar, 2 = the scalar; two blobs must have broadcastable shapes."""
     op = BINARY[layer.params.get(0, 0)]
     if layer.params.get(1, 0):
@@ -208,16 +245,16 @@ def binary_op(net, layer, inputs, x):
     return [op(inputs[0], inputs[1])]
 
 
-def relu(net, layer, inputs, x):
+def relu(net, layer, inputs, run):
     slope = layer.params.get(0, 0.0)
     return [F.leaky_relu(inputs[0], slope) if slope else F.relu(inputs[0])]
 
 
-def sigmoid(net, layer, inputs, x):
+def sigmoid(net, layer, inputs, run):
     return [torch.sigmoid(inputs[0])]
 
 
-def concat(net, layer, inputs, x):
+def concat(net, layer, inputs, run):
     """0 = axis over ncnn's C, H, W (batch excluded)."""
     return [torch.cat(inputs, dim=1 + layer.params.get(0, 0))]
 

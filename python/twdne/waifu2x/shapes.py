@@ -10,6 +10,7 @@ class Walk:
     valid: bool  # every strided layer divides evenly and every crop fits
     side: int  # output side for a square input side
     flops: int  # multiply-adds x2 of the convolutions and inner products
+    blobs: dict  # blob name -> (side or None for a vector, channels)
 
 
 def walk(layers, n):
@@ -19,11 +20,11 @@ def walk(layers, n):
         sides = [blobs[b] for b in layer.bottoms]  # (side or None for a vector, channels)
         out, cost = step(layer, sides, n)
         if out is None:
-            return Walk(False, 0, flops)
+            return Walk(False, 0, flops, blobs)
         flops += cost
         blobs.update((top, out) for top in layer.tops)
     last = layers[-1].tops[0]
-    return Walk(True, blobs[last][0], flops)
+    return Walk(True, blobs[last][0], flops, blobs)
 
 
 def step(layer, sides, n):
