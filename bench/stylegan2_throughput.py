@@ -1,16 +1,21 @@
 """StyleGAN2 throughput: the batched sidecar path against the official one-image-per-call loop.
 
 A 512px config-f-sized generator (z=w=512, 8 mapping layers, channel_base 32768, channel_max
-512) with random weights, built from twdne's modules. Both paths run in the same process, and
-the machine's conv FLOP/s is measured too, so every figure is a ratio:
+512) with random weights, built from twdne's modules. Three paths run in the same process: the
+sidecar's batched path; the official pattern, one G call per seed, with the official ops as the
+official code runs them where its CUDA extensions are missing (twdne's "reference" conv path:
+transposed conv, zero-stuffed FIR filters, grouped modulated conv); and the same one-call-per-
+seed loop with twdne's faster ops, which isolates what batching alone buys. The machine's conv
+FLOP/s is measured too, so every figure is a ratio:
 
     /usr/bin/python3 bench/stylegan2_throughput.py [--quick] [--batch N] [--images N] [--reps N]
 
-Both sides use the same torch thread count (--threads, default 2) and run interleaved, A B A B,
-so a busy shared machine slows both alike; rates are medians. On CUDA the sizes grow.
+All paths use the same torch thread count (--threads, default 2) and run interleaved, A B C A B
+C, so a busy shared machine slows them alike; rates are medians. On CUDA the sizes grow.
 """
 
 import argparse
+import copy
 import io
 import statistics
 import sys
@@ -26,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python"))
 from twdne.models.stylegan2 import StyleGAN2Generator
 from twdne.seeds import z_from_seed
 from twdne.stylegan2 import Generator
+from twdne.stylegan2.network import set_conv_path
 
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 CONFIG_F_512 = {
@@ -139,7 +145,7 @@ def sizes(args):
     elif args.quick:
         batch, count, reps = 2, 2, 1
     else:
-        batch, count, reps = 4, 4, 2
+        batch, count, reps = 4, 8, 3
     return args.batch or batch, args.images or max(count, args.batch), args.reps or reps
 
 
@@ -155,29 +161,48 @@ def main():
     print(f"device {DEVICE} ({where}), threads {torch.get_num_threads()}, batch {batch}")
     print(f"network 512px config-f, {count_weights(G)} weights, fp16 {model.fp16}")
 
-    # Warm up both paths once, then alternate batched and per-image reps (shared machines).
-    seeds = list(range(count))
-    batched_path(model, seeds[:batch], batch, 0.7)
-    per_image_loop(G, seeds[:1], 0.7, model.fp16)
-    batched, looped = [], []
-    for rep in range(reps):
-        batched.append(timed(lambda: batched_path(model, seeds, batch, 0.7)))
-        looped.append(timed(lambda: per_image_loop(G, seeds, 0.7, model.fp16)))
-        print(f"({rep + 1}/{reps}) batched {batched[-1]:.2f} s, per-image {looped[-1]:.2f} s")
+    official = set_conv_path(copy.deepcopy(G), "reference")
+    paths = {
+        "batched": lambda seeds: batched_path(model, seeds, batch, 0.7),
+        "official": lambda seeds: per_image_loop(official, seeds, 0.7, model.fp16),
+        "fast": lambda seeds: per_image_loop(G, seeds, 0.7, model.fp16),
+    }
+    rates = measure(paths, list(range(count)), batch, reps)
+    report(rates, generator_flops(G), conv_flops_per_second(), batch, reps, model.fp16)
 
-    # Report rates, the ratio, and the share of the machine's conv throughput.
-    conv_rate = conv_flops_per_second()
-    flops = generator_flops(G)
-    batched_rate = count / statistics.median(batched)
-    looped_rate = count / statistics.median(looped)
-    batched_share, looped_share = batched_rate * flops / conv_rate, looped_rate * flops / conv_rate
-    print(f"batched images() path, batch {batch}: {batched_rate:.3f} images/s (median of {reps})")
-    print(f"one-image-per-call loop:        {looped_rate:.3f} images/s (median of {reps})")
-    print(f"ratio batched / per-image: {batched_rate / looped_rate:.2f}x")
+
+PATHS = {
+    "batched": "batched images() path",
+    "official": "one-image-per-call, official ops",
+    "fast": "one-image-per-call, twdne ops",
+}
+
+
+def measure(paths, seeds, batch, reps):
+    """{path: images/s}, the median over reps; warmed up once, then run A B C A B C."""
+    for run in paths.values():
+        run(seeds[:batch])
+    times = {name: [] for name in paths}
+    for rep in range(reps):
+        for name, run in paths.items():
+            times[name].append(timed(lambda run=run: run(seeds)))
+        line = ", ".join(f"{PATHS[name]} {times[name][-1]:.2f} s" for name in paths)
+        print(f"({rep + 1}/{reps}) {line}")
+    return {name: len(seeds) / statistics.median(spent) for name, spent in times.items()}
+
+
+def report(rates, flops, conv_rate, batch, reps, fp16):
+    """Rates, the two ratios, and each path's share of the machine's conv throughput."""
+    for name, rate in rates.items():
+        print(f"{PATHS[name] + ':':36} {rate:.3f} images/s (median of {reps}, batch {batch})")
+    print(f"ratio batched / per-image official ops: {rates['batched'] / rates['official']:.2f}x")
+    print(f"ratio batched / per-image twdne ops:    {rates['batched'] / rates['fast']:.2f}x")
     print(f"generator: {flops / 1e9:.1f} GFLOP per image")
     print(f"conv2d reference: {conv_rate / 1e9:.1f} GFLOP/s")
-    print(f"achieved: batched {batched_share:.1%}, per-image {looped_share:.1%} of conv2d FLOP/s")
-    print(limits(batched_share, looped_share, model.fp16))
+    shares = {name: rate * flops / conv_rate for name, rate in rates.items()}
+    line = ", ".join(f"{PATHS[name]} {share:.1%}" for name, share in shares.items())
+    print(f"achieved share of conv2d FLOP/s: {line}")
+    print(limits(shares["batched"], shares["fast"], fp16))
 
 
 def count_weights(G):
@@ -189,10 +214,11 @@ def count_weights(G):
 def limits(batched_share, looped_share, fp16):
     """One line on what bounds the batched path, judged from the achieved conv fractions."""
     if DEVICE == "cpu":
-        return (f"limit: both paths run the same dense conv GEMMs ({batched_share:.0%} vs "
-                f"{looped_share:.0%} of the reference conv); batching only saves the per-image "
-                "weight modulation and small low-resolution layers, the rest is memory-bound "
-                "FIR filters and epilogues over 512px activations")  # fmt: skip
+        return (f"limit: with twdne's ops a batch and a single image run the same dense conv "
+                f"GEMMs ({batched_share:.0%} vs {looped_share:.0%} of the reference conv); "
+                "batching only saves the per-image weight modulation and small low-resolution "
+                "layers, the rest is memory-bound FIR filters and epilogues over 512px "
+                "activations")  # fmt: skip
     precision = "float16" if fp16 else "float32"
     return (f"limit: {precision} convolution on the GPU at {batched_share:.0%} of the reference "
             "conv; per-layer launches and FIR filters are the rest")  # fmt: skip

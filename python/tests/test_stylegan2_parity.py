@@ -138,6 +138,19 @@ def test_batch_of_eight_equals_one_at_a_time(noise_mode):
         assert np.abs(batched[index].astype(int) - single.astype(int)).max() <= 1
 
 
+@pytest.mark.parametrize("noise_mode", ["const", "random", "tf"])
+def test_cpu_chunks_of_a_batch_change_nothing(noise_mode):
+    faces = StyleGAN2Generator(FIXTURES / "tiny.pkl")
+    synthesis = faces.G.synthesis
+    seeds = [3, 14, 15, 92, 65, 35, 89]
+    whole, _ = faces.generate(seeds, 0.7, noise_mode)
+    top = synthesis.blocks()[-1].resolution
+    synthesis.cpu_chunk_elements = 3 * synthesis.channels[top] * top**2  # slices of 3, 3, 1
+    assert synthesis.chunk_size(synthesis.blocks()[-1], len(seeds), whole.device) == 3
+    chunked, _ = faces.generate(seeds, 0.7, noise_mode)
+    assert torch.allclose(whole, chunked, atol=1e-5)
+
+
 def test_random_noise_is_per_seed_and_ignores_global_torch_state():
     faces = model("tiny")
     torch.manual_seed(1234)
