@@ -2,10 +2,13 @@
 
 The old tooling sampled one text at a time and recomputed the whole context for every new
 token. Both paths run here in one process, on the same random 124M-sized GPT-2 (n_layer 12,
-n_head 12, n_embd 768, vocab 50257, n_ctx 1024), with the same prompt length, number of new
-tokens and filters (temperature 0.7, top_k 40), so the figure that matters is their ratio:
+n_head 12, n_embd 768, vocab 50257, n_ctx 1024), with the same prompt, number of new tokens
+and filters (temperature 0.7, top_k 40), so the figure that matters is their ratio:
 
-    /usr/bin/python3 bench/gpt2_sampler.py [--batch 16] [--prompt-tokens 32] [--new-tokens 32]
+    /usr/bin/python3 bench/gpt2_sampler.py [--batch 16] [--prompt-tokens N] [--new-tokens 64]
+
+The prompt is the one `twdne snippets --backend gpt2` sends, data/prompts/anime-keywords.txt
+in GPT-2's BPE (from --vocab), or --prompt-tokens random ids.
 
 Runs on CUDA when torch sees it, else on the CPU with every core. The baseline draws fewer
 samples; its tokens/s is per token. On the CPU, torch's matmuls go through the system BLAS:
@@ -21,8 +24,10 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python"))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "python"))
 
+from twdne.text.bpe import BPETokenizer
 from twdne.text.gpt2 import GPT2, GPT2Config
 from twdne.text.sampler import SampleSettings, generate
 
@@ -33,8 +38,13 @@ EOT = 50256
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=16, help="prompts per twdne batch")
-    parser.add_argument("--prompt-tokens", type=int, default=32, help="tokens in each prompt")
-    parser.add_argument("--new-tokens", type=int, default=32, help="max_new_tokens per sample")
+    parser.add_argument(
+        "--prompt-file", type=Path, default=ROOT / "data/prompts/anime-keywords.txt"
+    )
+    parser.add_argument("--vocab", type=Path, default=ROOT.parent / "shared/fixtures/gpt2",
+                        help="folder of encoder.json and vocab.bpe")  # fmt: skip
+    parser.add_argument("--prompt-tokens", type=int, default=0, help="random prompt ids instead")
+    parser.add_argument("--new-tokens", type=int, default=64, help="max_new_tokens per sample")
     parser.add_argument("--baseline-samples", type=int, default=1, help="samples for the old loop")
     parser.add_argument(
         "--baseline-tokens",
@@ -63,6 +73,16 @@ def gflop_per_new_token(prompt, new, cached):
     if cached:  # the prompt once, then one position per token
         return blocks * (prompt + new) / new + head
     return blocks * (prompt + (new + 1) / 2) + head  # the whole context, every step
+
+
+def prompt_ids(args):
+    """(ids, where they came from): the prompt file in GPT-2's BPE, or random ids."""
+    if args.prompt_tokens:
+        generator = torch.Generator().manual_seed(1)
+        ids = torch.randint(0, EOT, (args.prompt_tokens,), generator=generator).tolist()
+        return ids, "random ids"
+    tokenizer = BPETokenizer.from_folder(args.vocab)
+    return tokenizer.encode(args.prompt_file.read_text()), args.prompt_file.name
 
 
 def timed(fn):
@@ -99,11 +119,11 @@ def main():
     settings = SampleSettings(
         temperature=0.7, top_k=40, max_new_tokens=args.new_tokens, stop_at_eot=False
     )
-    generator = torch.Generator().manual_seed(1)
-    prompts = torch.randint(0, EOT, (args.batch, args.prompt_tokens), generator=generator).tolist()
+    prompt, source = prompt_ids(args)
+    prompts = [prompt] * args.batch  # one prompt for every id, as the snippets stage sends it
     print(f"device {DEVICE}, threads {torch.get_num_threads()}, torch {torch.__version__}")
     print(
-        f"prompt {args.prompt_tokens} tokens, {args.new_tokens} new tokens, "
+        f"prompt {len(prompt)} tokens ({source}), {args.new_tokens} new tokens, "
         "temperature 0.7, top_k 40"
     )
 
@@ -126,8 +146,8 @@ def main():
     slow, made = tokens_per_second(model, baseline_prompts, baseline, use_cache=False, batch=1)
     print(f"old loop       (batch 1, whole context):  {slow:8.1f} tokens/s ({made} tokens)")
     print(f"ratio: {fast / slow:.1f}x (target >= 20x)")
-    cached = gflop_per_new_token(args.prompt_tokens, args.new_tokens, True)
-    recomputed = gflop_per_new_token(args.prompt_tokens, baseline_tokens, False)
+    cached = gflop_per_new_token(len(prompt), args.new_tokens, True)
+    recomputed = gflop_per_new_token(len(prompt), baseline_tokens, False)
     print(
         f"matmul work per new token: twdne {cached:.2f} GFLOP, old loop {recomputed:.2f} GFLOP "
         f"({recomputed / cached:.1f}x; a compute-bound device can gain no more than this, "

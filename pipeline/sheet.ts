@@ -7,7 +7,7 @@ import { badInput, UserError } from "./errors.ts";
 import { checkPositive } from "./stage-flags.ts";
 import { parseIdList } from "./ids.ts";
 
-export const SOURCES = ["faces", "site"] as const;
+export const SOURCES = ["faces", "upscaled", "site"] as const;
 export type SheetSource = (typeof SOURCES)[number];
 
 export interface SheetOptions {
@@ -69,7 +69,7 @@ export function parseGrid(text: unknown): { columns: number; rows: number } {
 
 function checkSource(value: unknown): SheetSource {
   if (!(SOURCES as readonly unknown[]).includes(value))
-    throw badInput("--source", SOURCES.join(" or "), value);
+    throw badInput("--source", "faces, upscaled or site", value);
   return value as SheetSource;
 }
 
@@ -79,14 +79,15 @@ function checkSeed(value: unknown): number {
   return value as number;
 }
 
-// id -> image file, for DIR/faces/<id>.png or DIR/site/example-<id>.{jpg,webp,avif}.
+// id -> image file: DIR/faces/<id>.png, DIR/upscaled/<id>.png (images --keep-png)
+// or DIR/site/example-<id>.{jpg,webp,avif}.
 async function sourceFiles(
   outDir: string,
   source: SheetSource,
 ): Promise<Map<number, string>> {
   const dir = path.join(outDir, source);
   const pattern =
-    source === "faces" ? /^(\d+)\.png$/ : /^example-(\d+)\.(jpg|webp|avif)$/;
+    source === "site" ? /^example-(\d+)\.(jpg|webp|avif)$/ : /^(\d+)\.png$/;
   const names = await fs.readdir(dir).catch(() => [] as string[]);
   const files = new Map<number, string>();
   for (const name of names.sort()) {

@@ -11,6 +11,7 @@ import { projectRoot } from "../pipeline/python.ts";
 
 const UPCONV7 = path.resolve(projectRoot, "../shared/models/waifu2x/upconv7");
 const CUNET = path.resolve(projectRoot, "../shared/models/waifu2x/cunet");
+const SHEETS = path.join(projectRoot, "test/out/images");
 
 // Eight real faces, made once and copied into each test's run folder.
 const runFolder = dcganFaces(t, "images-faces");
@@ -140,6 +141,20 @@ t.test(
         `face ${id}: detail ${sharpness} vs lanczos ${soft}`,
       );
     }
+
+    // A contact sheet of the eight 4x faces, kept for people to look at
+    const file = path.join(SHEETS, "upconv7-4x.png");
+    const flags = ["--source", "upscaled", "--grid", "4x2", "--ids", "0-7"];
+    const drawn = await twdne([
+      "sheet",
+      "--out",
+      out,
+      ...flags,
+      "--file",
+      file,
+    ]);
+    t.equal(drawn.code, 0, drawn.stderr);
+    t.match(await sharp(file).metadata(), { width: 1024, height: 512 });
   },
 );
 

@@ -161,8 +161,8 @@ t.test("bad input gives one exact message and exit 2", async (t) => {
     ],
     [
       out,
-      ["--source", "upscaled"],
-      "--source: expected faces or site, received upscaled",
+      ["--source", "thumbnails"],
+      "--source: expected faces, upscaled or site, received thumbnails",
     ],
     [
       out,

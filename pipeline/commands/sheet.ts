@@ -1,6 +1,6 @@
 // `twdne sheet`: a contact sheet of faces (seeded random or chosen ids) in one PNG.
 import type { CommandModule } from "yargs";
-import { makeSheet, SOURCES } from "../sheet.ts";
+import { makeSheet } from "../sheet.ts";
 
 const command: CommandModule<{}, any> = {
   command: "sheet",
@@ -34,7 +34,8 @@ const command: CommandModule<{}, any> = {
       .option("source", {
         type: "string",
         default: "faces",
-        describe: `${SOURCES.join(" (lossless) or ")} (the encoded site images)`,
+        describe:
+          "faces (generated), upscaled (images --keep-png) or site (encoded)",
       })
       .option("file", {
         type: "string",
