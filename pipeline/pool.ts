@@ -64,7 +64,9 @@ interface Batch<I> {
   attempts: number;
 }
 
-export type WorkerState = "starting" | "idle" | "busy" | "restarting" | "dead";
+// "done": ended after the work ran out or the run stopped; "dead": could not start again.
+export type WorkerState =
+  "starting" | "idle" | "busy" | "restarting" | "done" | "dead";
 
 export interface WorkerStatus {
   label: string;
@@ -152,7 +154,7 @@ export class Pool<I extends PoolItem> {
       if (!alive && !this.stopped) worker = await this.restart(index);
       this.wakeAll();
     }
-    status.state = "dead";
+    status.state = worker ? "done" : "dead";
     this.wakeAll();
   }
 
