@@ -66,13 +66,16 @@ def random_gpt2():
     return model.to(DEVICE).eval()
 
 
-def gflop_per_new_token(prompt, new, cached):
+def gflop_per_new_token(prompt, new, rows_per_prompt=None):
     """Matmul work per new token of the 124M model: blocks for every position computed, plus
-    the output head once (attention over the context is small here and left out)."""
+    the output head once (attention over the context is small here and left out).
+
+    rows_per_prompt: with a KV cache, how many rows share one prefill of the prompt; None for
+    the old loop, which runs the whole context every step."""
     blocks, head = 2 * 12 * 12 * 768**2 / 1e9, 2 * 768 * 50257 / 1e9
-    if cached:  # the prompt once, then one position per token
-        return blocks * (prompt + new) / new + head
-    return blocks * (prompt + (new + 1) / 2) + head  # the whole context, every step
+    if rows_per_prompt is None:
+        return blocks * (prompt + (new + 1) / 2) + head
+    return blocks * (prompt / rows_per_prompt + new) / new + head
 
 
 def prompt_ids(args):
@@ -120,7 +123,8 @@ def main():
         temperature=0.7, top_k=40, max_new_tokens=args.new_tokens, stop_at_eot=False
     )
     prompt, source = prompt_ids(args)
-    prompts = [prompt] * args.batch  # one prompt for every id, as the snippets stage sends it
+    prompts = [prompt] * args.batch  # one prompt for every id, as the snippets stage sends it;
+    # the sampler prefills it once per batch
     print(f"device {DEVICE}, threads {torch.get_num_threads()}, torch {torch.__version__}")
     print(
         f"prompt {len(prompt)} tokens ({source}), {args.new_tokens} new tokens, "
@@ -146,8 +150,8 @@ def main():
     slow, made = tokens_per_second(model, baseline_prompts, baseline, use_cache=False, batch=1)
     print(f"old loop       (batch 1, whole context):  {slow:8.1f} tokens/s ({made} tokens)")
     print(f"ratio: {fast / slow:.1f}x (target >= 20x)")
-    cached = gflop_per_new_token(len(prompt), args.new_tokens, True)
-    recomputed = gflop_per_new_token(len(prompt), baseline_tokens, False)
+    cached = gflop_per_new_token(len(prompt), args.new_tokens, args.batch)
+    recomputed = gflop_per_new_token(len(prompt), baseline_tokens)
     print(
         f"matmul work per new token: twdne {cached:.2f} GFLOP, old loop {recomputed:.2f} GFLOP "
         f"({recomputed / cached:.1f}x; a compute-bound device can gain no more than this, "

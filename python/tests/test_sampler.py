@@ -89,6 +89,26 @@ def test_cache_and_no_cache_sample_the_same(model):
     assert [r["ids"] for r in cached] == [r["ids"] for r in recomputed]
 
 
+def test_shared_prompts_are_prefilled_once_and_sample_as_alone(model, monkeypatch):
+    story = STORY["prompt_ids"]
+    # [0, t] and [t] pad to the same ids: only the key mask tells them apart
+    prompts = [story, [0] + story[-3:], story, story[-3:], story, [0] + story[-3:]]
+    seeds = [1, 2, 3, 4, 5, 6]
+    rows_prefilled = []
+    forward = type(model).forward
+
+    def counting_forward(self, ids, *args, **kwargs):
+        rows_prefilled.append(ids.shape[0])
+        return forward(self, ids, *args, **kwargs)
+
+    monkeypatch.setattr(type(model), "forward", counting_forward)
+    shared = sample(model, prompts, seeds, max_new_tokens=6)
+    assert rows_prefilled[0] == 3, "three distinct prompts, one prefill row each"
+    monkeypatch.undo()
+    for row, (prompt, seed) in enumerate(zip(prompts, seeds)):
+        assert shared[row]["ids"] == sample(model, [prompt], [seed], max_new_tokens=6)[0]["ids"]
+
+
 def test_seed_changes_sample_and_repeats_exactly(model):
     prompt = [STORY["prompt_ids"]]
     first, again, other = (sample(model, prompt, [seed])[0]["ids"] for seed in (5, 5, 6))

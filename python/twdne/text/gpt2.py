@@ -53,6 +53,12 @@ class KVCache:
         self.values[layer][:, :, start:end] = v
         return self.keys[layer][:, :, :end], self.values[layer][:, :, :end]
 
+    def copy_rows_from(self, other, rows):
+        """Row b becomes row rows[b] of `other`, a cache of the same capacity."""
+        self.keys = [k[rows] for k in other.keys]
+        self.values = [v[rows] for v in other.values]
+        self.length = other.length
+
     def keep_rows(self, rows):
         """Drops finished rows so later steps only compute the ones still running."""
         self.keys = [k[rows] for k in self.keys]

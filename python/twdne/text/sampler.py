@@ -193,14 +193,35 @@ class Batch:
 
     def next_logits(self):
         """Last-position logits [B,V]: the whole prompt on the first step, then one token."""
-        if self.use_cache and not self.fresh:
-            ids, positions = self.ids[:, -1:], self.positions[:, -1:]
-        else:
-            ids, positions = self.ids, self.positions
         mask = self.key_mask[:, : self.length]
-        logits = self.model(ids, positions, mask, self.cache, last_only=True)
-        self.fresh = False
-        return logits[:, -1].float()
+        if not self.use_cache:
+            return self.run(self.ids, self.positions, mask, None)
+        if self.fresh:
+            self.fresh = False
+            return self.prefill(mask)
+        return self.run(self.ids[:, -1:], self.positions[:, -1:], mask, self.cache)
+
+    def run(self, ids, positions, mask, cache):
+        return self.model(ids, positions, mask, cache, last_only=True)[:, -1].float()  # [B,V]
+
+    def prefill(self, mask):
+        """The prompts' logits [B,V] and cache, each distinct prompt run once.
+
+        The snippets stage sends one prompt for every id, so a batch of 64 rows would
+        otherwise run the same long prompt 64 times; rows with the same prompt (and so the
+        same padding) get copies of its keys and values instead.
+        """
+        key = torch.cat([self.ids, mask.long()], dim=1)  # [B,2T]
+        distinct, rows = torch.unique(key, dim=0, return_inverse=True)  # [U,2T], [B]
+        if len(distinct) == len(key):
+            return self.run(self.ids, self.positions, mask, self.cache)
+        first = torch.empty(len(distinct), dtype=torch.long, device=self.device)
+        first[rows] = torch.arange(len(rows), device=self.device)  # a row of each prompt
+        dtype = self.cache.keys[0].dtype
+        cache = KVCache(self.model.config, len(distinct), self.cache.capacity, self.device, dtype)
+        logits = self.run(self.ids[first], self.positions[first], mask[first], cache)  # [U,V]
+        self.cache.copy_rows_from(cache, rows)
+        return logits[rows]
 
     def advance(self, tokens, finished):
         """Appends this step's tokens, then drops the rows that finished."""
