@@ -11,15 +11,17 @@ export interface InspectReport {
   error?: { kind: string; message: string };
 }
 
-/** Asks the sidecar to load the file on CPU and describe it. */
+/** Asks the sidecar to load the file on CPU and describe it; `vocab` is GPT-2's BPE folder. */
 export async function inspectModel(
   file: string,
   kind = "auto",
+  vocab?: string,
 ): Promise<InspectReport> {
   const model = checkModelPath(file, "FILE");
+  const options = vocab ? { vocab: checkModelPath(vocab, "--vocab") } : {};
   const result = await execa(
     pythonPath(),
-    ["-m", "twdne.inspect_model", model, kind],
+    ["-m", "twdne.inspect_model", model, kind, JSON.stringify(options)],
     {
       env: pythonEnv(),
       reject: false,

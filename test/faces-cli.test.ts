@@ -11,6 +11,9 @@ import {
   tempDir,
   twdne,
 } from "./helpers/cli.ts";
+import { projectRoot } from "../pipeline/python.ts";
+
+const SHARED = path.resolve(projectRoot, "../shared");
 
 async function pixels(file: string): Promise<Buffer> {
   return sharp(file).raw().toBuffer();
@@ -173,4 +176,14 @@ t.test("inspect describes a model or says why it cannot load", async (t) => {
   const bad = await twdne(["inspect", path.join(dir, "x.h5")]);
   t.equal(bad.code, 1);
   t.match(bad.stderr, /x\.h5: expected a Keras HDF5 model file/);
+
+  // A GPT-2 folder without BPE files takes them from --vocab
+  const gpt2 = path.join(SHARED, "fixtures/gpt2/tiny");
+  const noVocab = await twdne(["inspect", gpt2]);
+  t.equal(noVocab.code, 1);
+  t.match(noVocab.stderr, /expected encoder\.json and vocab\.bpe/);
+  const vocab = path.join(SHARED, "fixtures/gpt2");
+  const withVocab = await twdne(["inspect", gpt2, "--vocab", vocab, "--json"]);
+  t.equal(withVocab.code, 0, withVocab.stderr);
+  t.match(JSON.parse(withVocab.stdout).info, { kind: "gpt2", vocab });
 });

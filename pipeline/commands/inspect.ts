@@ -13,13 +13,18 @@ const command: CommandModule<{}, any> = {
         default: "auto",
         describe: "Model kind (default: detected)",
       })
+      .option("vocab", {
+        type: "string",
+        describe:
+          "GPT-2: folder of encoder.json and vocab.bpe (default: the model folder)",
+      })
       .option("json", { type: "boolean", describe: "Print the report as JSON" })
       .example(
         "$0 inspect network-snapshot-057891.pkl",
         "format, resolution, z/w dims, sha256",
       ),
   handler: async (argv) => {
-    const report = await inspectModel(argv.file, argv.kind);
+    const report = await inspectModel(argv.file, argv.kind, argv.vocab);
     if (argv.json) process.stdout.write(JSON.stringify(report) + "\n");
     else if (report.ok) process.stdout.write(formatInfo(report.info!) + "\n");
     if (!report.ok && !argv.json)

@@ -1,4 +1,4 @@
-"""`python -m twdne.inspect_model FILE`: prints what a model file is as one JSON object."""
+"""`python -m twdne.inspect_model FILE [KIND] [OPTIONS]`: what a model file is, as one JSON object."""
 
 import json
 import sys
@@ -7,12 +7,15 @@ from .errors import SidecarError
 from .hashing import sha256_file
 
 
-def inspect(path, kind="auto"):
-    """{"ok": true, "info": {...}} for a loadable model, else {"ok": false, "error": ...}."""
+def inspect(path, kind="auto", options=None):
+    """{"ok": true, "info": {...}} for a loadable model, else {"ok": false, "error": ...}.
+
+    options: the model options a worker would get (e.g. {"vocab": DIR} for GPT-2).
+    """
     from .models import load_model
 
     try:
-        model = load_model(kind, path, device="cpu")
+        model = load_model(kind, path, device="cpu", options=options)
         return {
             "ok": True,
             "info": {**model.info(), "path": str(path), "sha256": sha256_file(path)},
@@ -29,9 +32,11 @@ def inspect(path, kind="auto"):
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if not argv:
-        print("usage: python -m twdne.inspect_model FILE [KIND]", file=sys.stderr)
+        print("usage: python -m twdne.inspect_model FILE [KIND] [OPTIONS_JSON]", file=sys.stderr)
         return 2
-    report = inspect(argv[0], argv[1] if len(argv) > 1 else "auto")
+    kind = argv[1] if len(argv) > 1 else "auto"
+    options = json.loads(argv[2]) if len(argv) > 2 else None
+    report = inspect(argv[0], kind, options)
     print(json.dumps(report))
     return 0 if report["ok"] else 1
 
