@@ -1,4 +1,5 @@
 // `twdne inspect`: what a model file is, or why it cannot be loaded.
+import path from "node:path";
 import { execa } from "execa";
 import { UserError } from "./errors.ts";
 import { checkModelPath } from "./model-file.ts";
@@ -18,7 +19,7 @@ export async function inspectModel(
   vocab?: string,
 ): Promise<InspectReport> {
   const model = checkModelPath(file, "FILE");
-  const options = vocab ? { vocab: checkModelPath(vocab, "--vocab") } : {};
+  const options = vocab ? { vocab: path.resolve(vocab) } : {};
   const result = await execa(
     pythonPath(),
     ["-m", "twdne.inspect_model", model, kind, JSON.stringify(options)],

@@ -1,4 +1,4 @@
-"""`python -m twdne.inspect_model FILE [KIND] [OPTIONS]`: what a model file is, as one JSON object."""
+"""`python -m twdne.inspect_model FILE [KIND] [OPTIONS]`: what a model file is, as JSON."""
 
 import json
 import sys
