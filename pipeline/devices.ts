@@ -5,23 +5,27 @@ import { badInput, UserError } from "./errors.ts";
 import { pythonEnv, pythonPath } from "./python.ts";
 import type { Device } from "./sidecar.ts";
 
-/** Parses "auto", "cpu" or a GPU list like "0,1,3". "auto" asks torch what it sees. */
+/**
+ * Parses "auto", "cpu" or a GPU list like "0,1,3". Indexes count the GPUs torch
+ * sees, so under an inherited CUDA_VISIBLE_DEVICES=2,3 (Slurm sets one) GPU 0
+ * is physical GPU 2; "auto" takes them all, a list must stay within them.
+ */
 export async function resolveDevices(spec: unknown): Promise<Device[]> {
   const text = String(spec ?? "auto").trim();
   if (text === "cpu") return [{ name: "cpu" }];
+  const wanted = text === "auto" ? undefined : parseGpuList(text);
+  const count = await cudaDeviceCount();
   if (text === "auto") {
-    const count = await cudaDeviceCount();
     if (count === 0) return [{ name: "cpu" }];
-    return Array.from({ length: count }, (_, i) => ({
-      name: `cuda:${i}`,
-      cudaIndex: i,
-    }));
+    return Array.from({ length: count }, (_, i) => gpuDevice(i));
   }
-  return parseGpuList(text);
+  const missing = wanted!.filter((index) => index >= count);
+  if (missing.length) throw unseenGpus(text, count);
+  return wanted!.map((index) => gpuDevice(index));
 }
 
 /** The GPU indexes of "0,1,3", each once; anything else is refused naming --devices. */
-export function parseGpuList(text: string): Device[] {
+export function parseGpuList(text: string): number[] {
   const seen = new Set<number>();
   for (const part of text.split(",")) {
     if (!/^\d+$/.test(part.trim())) {
@@ -33,7 +37,39 @@ export function parseGpuList(text: string): Device[] {
     }
     seen.add(Number(part));
   }
-  return [...seen].map((i) => ({ name: `cuda:${i}`, cudaIndex: i }));
+  return [...seen];
+}
+
+/**
+ * Torch's GPU `index` as a worker device: its CUDA_VISIBLE_DEVICES entry is the
+ * index-th entry of the inherited list (an index, UUID or MIG name), if any.
+ */
+export function gpuDevice(
+  index: number,
+  inherited = process.env.CUDA_VISIBLE_DEVICES,
+): Device {
+  const visible = (inherited ?? "").split(",").map((entry) => entry.trim());
+  const listed = inherited !== undefined && inherited.trim() !== "";
+  return {
+    name: `cuda:${index}`,
+    cudaIndex: index,
+    cudaVisible: listed ? visible[index] : String(index),
+  };
+}
+
+function unseenGpus(text: string, count: number): UserError {
+  if (count === 0)
+    return badInput(
+      "--devices",
+      `GPUs that torch sees, but torch in ${pythonPath()} sees none ` +
+        "(use --devices cpu, or set PYTHON to a Python whose torch has CUDA)",
+      `"${text}"`,
+    );
+  return badInput(
+    "--devices",
+    `GPU indexes below ${count}, the GPUs that torch sees`,
+    `"${text}"`,
+  );
 }
 
 async function cudaDeviceCount(): Promise<number> {
@@ -43,7 +79,7 @@ async function cudaDeviceCount(): Promise<number> {
   });
   if (result.exitCode !== 0) {
     throw new UserError(
-      `--devices auto: could not ask torch for GPUs with ${pythonPath()} ` +
+      `--devices: could not ask torch for GPUs with ${pythonPath()} ` +
         `(exit code ${result.exitCode}): ${String(result.stderr).trim().split("\n").pop()}`,
     );
   }

@@ -8,8 +8,10 @@ import { pythonEnv, pythonPath } from "./python.ts";
 export interface Device {
   /** "cpu" or "cuda:N" as shown to people. */
   name: string;
-  /** The GPU index exported as CUDA_VISIBLE_DEVICES, if any. */
+  /** The GPU's index among those torch sees, if it is a GPU. */
   cudaIndex?: number;
+  /** What the worker gets as CUDA_VISIBLE_DEVICES (an index, UUID or MIG name). */
+  cudaVisible?: string;
 }
 
 export interface SidecarSpec {
@@ -137,7 +139,7 @@ export class Sidecar {
 
   private envFor(): Record<string, string> {
     const { device, env } = this.spec;
-    const cuda = device.cudaIndex === undefined ? "" : String(device.cudaIndex);
+    const cuda = device.cudaVisible ?? "";
     return { CUDA_VISIBLE_DEVICES: cuda, ...(env ?? {}) };
   }
 
