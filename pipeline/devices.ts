@@ -13,15 +13,15 @@ import type { Device } from "./sidecar.ts";
 export async function resolveDevices(spec: unknown): Promise<Device[]> {
   const text = String(spec ?? "auto").trim();
   if (text === "cpu") return [{ name: "cpu" }];
-  const wanted = text === "auto" ? undefined : parseGpuList(text);
-  const count = await cudaDeviceCount();
   if (text === "auto") {
+    const count = await cudaDeviceCount();
     if (count === 0) return [{ name: "cpu" }];
     return Array.from({ length: count }, (_, i) => gpuDevice(i));
   }
-  const missing = wanted!.filter((index) => index >= count);
-  if (missing.length) throw unseenGpus(text, count);
-  return wanted!.map((index) => gpuDevice(index));
+  const wanted = parseGpuList(text); // before asking torch, so a typo fails at once
+  const count = await cudaDeviceCount();
+  if (wanted.some((index) => index >= count)) throw unseenGpus(text, count);
+  return wanted.map((index) => gpuDevice(index));
 }
 
 /** The GPU indexes of "0,1,3", each once; anything else is refused naming --devices. */
@@ -48,12 +48,13 @@ export function gpuDevice(
   index: number,
   inherited = process.env.CUDA_VISIBLE_DEVICES,
 ): Device {
-  const visible = (inherited ?? "").split(",").map((entry) => entry.trim());
-  const listed = inherited !== undefined && inherited.trim() !== "";
+  const listed = inherited?.trim()
+    ? inherited.split(",").map((entry) => entry.trim())
+    : undefined;
   return {
     name: `cuda:${index}`,
     cudaIndex: index,
-    cudaVisible: listed ? visible[index] : String(index),
+    cudaVisible: listed ? listed[index] : String(index),
   };
 }
 
