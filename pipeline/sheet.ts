@@ -69,7 +69,7 @@ export function parseGrid(text: unknown): { columns: number; rows: number } {
 
 function checkSource(value: unknown): SheetSource {
   if (!(SOURCES as readonly unknown[]).includes(value))
-    throw badInput("--source", "faces, upscaled or site", value);
+    throw badInput("--source", SOURCES.join(", "), value);
   return value as SheetSource;
 }
 

@@ -162,7 +162,7 @@ t.test("bad input gives one exact message and exit 2", async (t) => {
     [
       out,
       ["--source", "thumbnails"],
-      "--source: expected faces, upscaled or site, received thumbnails",
+      "--source: expected faces, upscaled, site, received thumbnails",
     ],
     [
       out,
