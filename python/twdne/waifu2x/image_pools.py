@@ -27,10 +27,11 @@ def run_with_image_pools(net, batches, rows, cols, tile, whole, park=None):
     device = batches[0][0].device
     if park is None:
         park = len(runs) > 1 and device.type != "cpu"
+    maps = map_sides(net, [*tile, *whole, *(side + net.multiple for side in tile)])
     for index in net.global_pools():
         layer = net.layers[index]
         average = layer.params.get(0, 0) == 1  # else max
-        owned = owned_regions(net, layer.bottoms[0], rows, cols, tile, whole)
+        owned = owned_regions(net, maps, layer.bottoms[0], rows, cols, tile, whole)
         parts = []
         for run, (_, corners) in zip(runs, batches):
             resume(run, device, park)
@@ -48,22 +49,28 @@ def run_with_image_pools(net, batches, rows, cols, tile, whole, park=None):
     return outputs
 
 
-def owned_regions(net, blob, rows, cols, tile, whole):
+def map_sides(net, sides):
+    """{input side: {blob: (map side or None, channels)}}, one shape walk per distinct side;
+    a side is input pixels, to which the walk adds the net's context on both edges."""
+    return {n: walk(net.layers, n + 2 * net.pad).blobs for n in set(sides)}
+
+
+def owned_regions(net, maps, blob, rows, cols, tile, whole):
     """Rows and columns of its feature map that each tile contributes to a pool, by origin."""
-    row_spans = owned_spans(net, blob, rows, tile[0], whole[0])
-    col_spans = owned_spans(net, blob, cols, tile[1], whole[1])
+    row_spans = owned_spans(net, maps, blob, rows, tile[0], whole[0])
+    col_spans = owned_spans(net, maps, blob, cols, tile[1], whole[1])
     count = sum(row_spans.values()) * sum(col_spans.values())
     return {"rows": row_spans, "cols": col_spans, "count": count}
 
 
-def owned_spans(net, blob, origins, side, full):
+def owned_spans(net, maps, blob, origins, side, full):
     """{origin: map pixels owned} along one axis.
 
     With aligned tiles, pixel j of a tile at origin y is pixel y*q + j of the untiled map,
     where q is the map's pixels per input pixel; a tile owns from its origin up to the next
     tile's, and the last one up to the untiled map's edge.
     """
-    here, wider, total = (map_side(net, blob, n) for n in (side, side + net.multiple, full))
+    here, wider, total = (maps[n][blob][0] for n in (side, side + net.multiple, full))
     q = Fraction(wider - here, net.multiple)
     starts = [int(origin * q) for origin in origins]
     ends = starts[1:] + [total]
@@ -73,11 +80,6 @@ def owned_spans(net, blob, origins, side, full):
             f"tiles of {side} pixels do not cover the {blob} map of a {full}-pixel image"
         )
     return spans
-
-
-def map_side(net, blob, side):
-    """The side of a blob's feature map for a tile of `side` input pixels plus context."""
-    return walk(net.layers, side + 2 * net.pad).blobs[blob][0]
 
 
 def pool_part(blob, corners, owned, average):
